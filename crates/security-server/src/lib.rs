@@ -1,1 +1,135 @@
+//! The security server: each agency's gateway node (TT-2.2, TT-5, TT-6.2–6.3).
+//!
+//! A request from an agency's information system arrives on the **client side**
+//! ([`client_proxy`]), is validated, signed and sent over mutual TLS ([`transport`]) to the
+//! provider's security server, whose **server side** ([`server_proxy`]) authenticates the
+//! peer, verifies the signature, refuses replays, checks access rights ([`conf`]) and calls
+//! the service ([`backend`]); the signed answer travels back and is checked against the
+//! request before the client sees it. ARCHITECTURE.md walks this path file by file.
 
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod client_proxy;
+pub mod conf;
+pub mod error;
+pub mod gateway;
+pub mod http;
+pub mod server_proxy;
+pub mod transport;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use conf::{ConfStore, LiveConf};
+pub use error::GatewayError;
+pub use gateway::{DirectoryHandle, Gateway, Timeouts};
+pub use transport::tls::ServerKeys;
+
+/// How to run one security server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This server's identity.
+    pub id: egov_xroad::SecurityServerId,
+    /// Where information systems connect (plain HTTP, X-Road's port 8080).
+    pub client_listen: SocketAddr,
+    /// Where other security servers connect (mutual TLS, X-Road's port 5500).
+    pub peer_listen: SocketAddr,
+    /// Keys and certificates.
+    pub keys: ServerKeys,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// How often to look for configuration changes.
+    pub conf_poll: Duration,
+}
+
+/// A started security server.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The shared state (for tests and the demo).
+    pub gateway: Arc<Gateway>,
+    /// Bound client-side address.
+    pub client_addr: SocketAddr,
+    /// Bound peer-side address.
+    pub peer_addr: SocketAddr,
+    shutdown: http::ShutdownTrigger,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Errors starting a server.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Configuration could not be loaded.
+    #[error(transparent)]
+    Conf(#[from] conf::ConfError),
+    /// TLS set-up failed.
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+    /// Other start-up failure.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+}
+
+/// Starts a security server on the current runtime.
+pub async fn start(settings: Settings, store: ConfStore, directory: DirectoryHandle) -> Result<RunningServer, StartError> {
+    // the owner member is always a client of its own server (it makes /wsdl and meta calls)
+    store.add_client(settings.id.owner()).await?;
+    let live = LiveConf::new(store.load().await?);
+    let dir = directory.get();
+    let tls = transport::tls::server_config(&settings.keys, dir.ca_certs_der()).map_err(|e| StartError::Tls(e.to_string()))?;
+    let gateway = Arc::new(Gateway::new(settings.id.clone(), settings.keys.clone(), directory, live.clone(), settings.timeouts.clone())?);
+
+    let client_listener = TcpListener::bind(settings.client_listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: settings.client_listen, source })?;
+    let peer_listener =
+        TcpListener::bind(settings.peer_listen).await.map_err(|source| StartError::Bind { addr: settings.peer_listen, source })?;
+    let client_addr = client_listener.local_addr().map_err(|source| StartError::Bind { addr: settings.client_listen, source })?;
+    let peer_addr = peer_listener.local_addr().map_err(|source| StartError::Bind { addr: settings.peer_listen, source })?;
+
+    let (trigger, shutdown) = http::shutdown_pair();
+    let mut tasks = Vec::new();
+    let g = gateway.clone();
+    tasks.push(tokio::spawn(http::serve_http1(
+        client_listener,
+        move |req, peer| client_proxy::handle(g.clone(), req, peer),
+        settings.timeouts.client_header,
+        shutdown.clone(),
+    )));
+    let g = gateway.clone();
+    tasks.push(tokio::spawn(http::serve_tls_h2(
+        peer_listener,
+        tls,
+        move |req, cert| server_proxy::handle(g.clone(), req, cert),
+        shutdown,
+    )));
+    tasks.push(tokio::spawn(live.follow(store, settings.conf_poll)));
+    tracing::info!(server = %settings.id, client = %client_addr, peer = %peer_addr, "security server started");
+    Ok(RunningServer { gateway, client_addr, peer_addr, shutdown: trigger, tasks })
+}
+
+impl RunningServer {
+    /// Stops accepting, lets open exchanges finish (up to 5 s), and ends the tasks.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        let mut tasks = self.tasks;
+        if let Some(follow) = tasks.pop() {
+            follow.abort();
+        }
+        for t in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(6), t).await;
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod fault;
 pub mod hash;
 pub mod id;
 pub mod json;
+pub mod mime;
 pub mod rest;
 pub mod soap;
 pub mod wsdl;

@@ -1,0 +1,88 @@
+//! Calls from the provider's security server to the provider's own services (information
+//! systems or adapter servers), with the time budget of TT-5.3.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::error::GatewayError;
+
+/// Largest answer accepted from a service.
+const MAX_SERVICE_RESPONSE: usize = 64 * 1024 * 1024;
+
+/// A pooled HTTP/1.1 client.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// A service's answer.
+#[derive(Debug)]
+pub struct ServiceResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Default for Backend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Backend {
+    /// A client with keep-alive connections.
+    pub fn new() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(2)));
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
+        Self { client }
+    }
+
+    /// Sends a request and reads the whole answer within `timeout`.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<ServiceResponse, GatewayError> {
+        let uri: http::Uri = url.parse().map_err(|e| GatewayError::ServiceMalformedUrl(format!("'{url}': {e}")))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(GatewayError::ServiceMalformedUrl(format!("'{url}' is not an http:// URL")));
+        }
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Full::new(body))
+            .map_err(|e| GatewayError::ServiceMalformedUrl(e.to_string()))?;
+        *request.headers_mut() = headers;
+        let call = async {
+            let response = self.client.request(request).await.map_err(|e| {
+                let mut text = e.to_string();
+                if let Some(s) = std::error::Error::source(&e) {
+                    text.push_str(&format!(": {s}"));
+                }
+                GatewayError::ServiceUnreachable(text)
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = http_body_util::Limited::new(body, MAX_SERVICE_RESPONSE)
+                .collect()
+                .await
+                .map_err(|e| GatewayError::ServiceUnreachable(format!("reading the answer: {e}")))?
+                .to_bytes();
+            Ok(ServiceResponse { status: parts.status, headers: parts.headers, body })
+        };
+        tokio::time::timeout(timeout, call).await.map_err(|_| GatewayError::ServiceTimeout(timeout.as_millis() as u64))?
+    }
+}

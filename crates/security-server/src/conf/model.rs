@@ -1,0 +1,302 @@
+//! The in-memory copy of the server configuration that the message path reads, and the
+//! access-right check (TT-2.2.3, TT-3.8.3, TT-6.7).
+
+use std::collections::{HashMap, HashSet};
+
+use egov_xroad::{ClientId, ServiceId, rest};
+
+use crate::error::GatewayError;
+
+/// How a service is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceKind {
+    /// SOAP, described by a WSDL.
+    Soap,
+    /// REST (plain base URL or OpenAPI description).
+    Rest,
+}
+
+/// Kind of a service description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DescriptionKind {
+    /// A WSDL document.
+    Wsdl,
+    /// A REST base URL.
+    Rest,
+    /// An OpenAPI 3 document.
+    OpenApi,
+}
+
+impl DescriptionKind {
+    /// Database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DescriptionKind::Wsdl => "wsdl",
+            DescriptionKind::Rest => "rest",
+            DescriptionKind::OpenApi => "openapi",
+        }
+    }
+
+    /// Parses the database spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "wsdl" => DescriptionKind::Wsdl,
+            "rest" => DescriptionKind::Rest,
+            "openapi" => DescriptionKind::OpenApi,
+            _ => return None,
+        })
+    }
+
+    /// The kind of services it describes.
+    pub fn service_kind(self) -> ServiceKind {
+        if self == DescriptionKind::Wsdl { ServiceKind::Soap } else { ServiceKind::Rest }
+    }
+}
+
+/// A service description (WSDL or REST/OpenAPI) of a hosted subsystem.
+#[derive(Debug, Clone)]
+pub struct Description {
+    /// Row id.
+    pub id: i64,
+    /// Kind.
+    pub kind: DescriptionKind,
+    /// Where it was read from.
+    pub url: String,
+    /// The WSDL or OpenAPI text, if any.
+    pub document: Option<String>,
+    /// When set, every service of this description is disabled with this notice.
+    pub disabled_notice: Option<String>,
+}
+
+/// One configured service version.
+#[derive(Debug, Clone)]
+pub struct ServiceEntry {
+    /// The service (with version, if any).
+    pub id: ServiceId,
+    /// The description it belongs to.
+    pub description_id: i64,
+    /// Where the provider's information system (or adapter server) answers.
+    pub url: String,
+    /// Per-service timeout; the federation default applies otherwise.
+    pub timeout_ms: Option<u64>,
+}
+
+/// A subject of an access right.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A member or subsystem.
+    Client(ClientId),
+    /// A local group of the provider subsystem.
+    LocalGroup(String),
+}
+
+impl Subject {
+    /// Parses `INST/CLASS/CODE[/SUB]` or `group:CODE`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.strip_prefix("group:") {
+            Some(code) => {
+                egov_xroad::id::validate_part("groupCode", code).map_err(|e| e.to_string())?;
+                Ok(Subject::LocalGroup(code.to_owned()))
+            }
+            None => s.parse().map(Subject::Client).map_err(|e: egov_xroad::IdError| e.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Client(c) => write!(f, "{c}"),
+            Subject::LocalGroup(g) => write!(f, "group:{g}"),
+        }
+    }
+}
+
+/// One access right: subject may call the service with `method` on paths matching `path`.
+/// The service-level right is method `*`, path `/**`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRight {
+    /// Who.
+    pub subject: Subject,
+    /// HTTP method or `*`.
+    pub method: String,
+    /// Path pattern (`*` within a segment, `**` across segments).
+    pub path: String,
+}
+
+/// A REST endpoint declared for a service (for `listMethods`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// HTTP method or `*`.
+    pub method: String,
+    /// Path pattern.
+    pub path: String,
+}
+
+/// Proof that the access check passed; the forwarding step requires it.
+#[derive(Debug)]
+pub struct AccessGranted(());
+
+/// The configuration snapshot.
+#[derive(Debug, Default, Clone)]
+pub struct ServerConf {
+    /// Version it was loaded at.
+    pub version: i64,
+    /// Hosted members and subsystems.
+    pub clients: HashSet<ClientId>,
+    /// Descriptions by id.
+    pub descriptions: HashMap<i64, Description>,
+    /// Services by provider and code (all versions).
+    pub services: HashMap<(ClientId, String), Vec<ServiceEntry>>,
+    /// Declared REST endpoints by provider and code.
+    pub endpoints: HashMap<(ClientId, String), Vec<Endpoint>>,
+    /// Access rights by provider and code.
+    pub access: HashMap<(ClientId, String), Vec<AccessRight>>,
+    /// Local group members by owner and group code.
+    pub local_groups: HashMap<(ClientId, String), HashSet<ClientId>>,
+}
+
+impl ServerConf {
+    /// Whether `client` is hosted here.
+    pub fn hosts(&self, client: &ClientId) -> bool {
+        self.clients.contains(client)
+    }
+
+    /// Finds the configured service for a request: the exact version, or, when the request
+    /// names none, the service's only (or unversioned) entry.
+    pub fn service(&self, id: &ServiceId) -> Result<(&ServiceEntry, &Description), GatewayError> {
+        let key = (id.provider().clone(), id.service_code().to_owned());
+        let entries = self.services.get(&key).ok_or_else(|| GatewayError::UnknownService(id.to_string()))?;
+        let entry = match id.version() {
+            Some(v) => entries.iter().find(|e| e.id.version() == Some(v)),
+            None => entries.iter().find(|e| e.id.version().is_none()).or(if entries.len() == 1 { entries.first() } else { None }),
+        }
+        .ok_or_else(|| GatewayError::UnknownService(id.to_string()))?;
+        let description = self
+            .descriptions
+            .get(&entry.description_id)
+            .ok_or_else(|| GatewayError::Internal(format!("service {id} has no description")))?;
+        Ok((entry, description))
+    }
+
+    /// Checks that `client` may call `service` with `method` on `rest_path` (REST; `None`
+    /// for SOAP, where only service-level rights apply). Versions are ignored, as in X-Road.
+    pub fn check_access(
+        &self,
+        client: &ClientId,
+        service: &ServiceId,
+        method: &str,
+        rest_path: Option<&str>,
+    ) -> Result<AccessGranted, GatewayError> {
+        let key = (service.provider().clone(), service.service_code().to_owned());
+        let denied = || GatewayError::AccessDenied(format!("{client} may not call {}", service.without_version()));
+        let rights = self.access.get(&key).ok_or_else(denied)?;
+        let path = match rest_path {
+            Some(raw) => Some(rest::normalize_path(raw).map_err(|e| GatewayError::BadRequest(e.to_string()))?),
+            None => None,
+        };
+        let allowed = rights.iter().any(|right| {
+            let subject_ok = match &right.subject {
+                Subject::Client(c) => c == client,
+                Subject::LocalGroup(g) => self
+                    .local_groups
+                    .get(&(service.provider().clone(), g.clone()))
+                    .is_some_and(|members| members.contains(client)),
+            };
+            let method_ok = right.method == "*" || right.method.eq_ignore_ascii_case(method);
+            let path_ok = match &path {
+                Some(p) => rest::path_matches(&right.path, p),
+                None => right.path == "/**",
+            };
+            subject_ok && method_ok && path_ok
+        });
+        if allowed { Ok(AccessGranted(())) } else { Err(denied()) }
+    }
+
+    /// Services of `provider` of the given kind, for `listMethods` (all) or
+    /// `allowedMethods` (only those `caller` may use at service level).
+    pub fn list_services(&self, provider: &ClientId, kind: ServiceKind, caller: Option<&ClientId>) -> Vec<&ServiceEntry> {
+        let mut out: Vec<&ServiceEntry> = self
+            .services
+            .iter()
+            .filter(|((p, _), _)| p == provider)
+            .flat_map(|(_, entries)| entries.iter())
+            .filter(|e| self.descriptions.get(&e.description_id).is_some_and(|d| d.kind.service_kind() == kind))
+            .filter(|e| match caller {
+                None => true,
+                Some(c) => {
+                    let key = (provider.clone(), e.id.service_code().to_owned());
+                    self.access.get(&key).is_some_and(|rights| {
+                        rights.iter().any(|r| match &r.subject {
+                            Subject::Client(x) => x == c,
+                            Subject::LocalGroup(g) => {
+                                self.local_groups.get(&(provider.clone(), g.clone())).is_some_and(|m| m.contains(c))
+                            }
+                        })
+                    })
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf() -> ServerConf {
+        let provider: ClientId = "AZ/GOV/2/insurance".parse().unwrap();
+        let portal: ClientId = "AZ/GOV/1/portal".parse().unwrap();
+        let mut c = ServerConf::default();
+        c.clients.insert(provider.clone());
+        c.descriptions.insert(
+            1,
+            Description { id: 1, kind: DescriptionKind::Rest, url: "http://x".into(), document: None, disabled_notice: None },
+        );
+        let key = (provider.clone(), "payments".to_owned());
+        c.services.insert(
+            key.clone(),
+            vec![ServiceEntry { id: provider.service("payments", None).unwrap(), description_id: 1, url: "http://x".into(), timeout_ms: None }],
+        );
+        c.access.insert(
+            key,
+            vec![
+                AccessRight { subject: Subject::Client(portal), method: "GET".into(), path: "/persons/*/payments".into() },
+                AccessRight { subject: Subject::LocalGroup("auditors".into()), method: "*".into(), path: "/**".into() },
+            ],
+        );
+        c.local_groups.insert((provider, "auditors".into()), ["AZ/GOV/9/audit".parse().unwrap()].into());
+        c
+    }
+
+    #[test]
+    fn endpoint_level_rights() {
+        let c = conf();
+        let svc: ServiceId = "AZ/GOV/2/insurance/payments".parse().unwrap();
+        let portal: ClientId = "AZ/GOV/1/portal".parse().unwrap();
+        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/5ZX7K2P/payments")).is_ok());
+        assert!(c.check_access(&portal, &svc, "POST", Some("/persons/5ZX7K2P/payments")).is_err());
+        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/5ZX7K2P/capital")).is_err());
+        // traversal cannot reach a granted pattern from elsewhere, nor the reverse
+        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/x/%2e%2e/payments")).is_err());
+        // SOAP-style (service-level) check needs a service-level right
+        assert!(c.check_access(&portal, &svc, "POST", None).is_err());
+        let auditor: ClientId = "AZ/GOV/9/audit".parse().unwrap();
+        assert!(c.check_access(&auditor, &svc, "DELETE", Some("/anything")).is_ok());
+        assert!(c.check_access(&auditor, &svc, "POST", None).is_ok());
+        let stranger: ClientId = "AZ/GOV/7/x".parse().unwrap();
+        assert!(matches!(c.check_access(&stranger, &svc, "GET", Some("/")), Err(GatewayError::AccessDenied(_))));
+    }
+
+    #[test]
+    fn allowed_methods_follow_rights() {
+        let c = conf();
+        let provider: ClientId = "AZ/GOV/2/insurance".parse().unwrap();
+        assert_eq!(c.list_services(&provider, ServiceKind::Rest, None).len(), 1);
+        let stranger: ClientId = "AZ/GOV/7/x".parse().unwrap();
+        assert!(c.list_services(&provider, ServiceKind::Rest, Some(&stranger)).is_empty());
+        assert!(c.list_services(&provider, ServiceKind::Soap, None).is_empty());
+    }
+}

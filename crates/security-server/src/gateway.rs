@@ -1,0 +1,238 @@
+//! The state one security server shares between its two sides, and the consumer-side step
+//! that every request takes: sign, send to the provider's security server, verify the answer.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use egov_globalconf::Directory;
+use egov_pki::TrustStore;
+use egov_xroad::{Fault, SecurityServerId};
+
+use crate::backend::Backend;
+use crate::conf::LiveConf;
+use crate::error::{GatewayError, Origin};
+use crate::transport::client::{PeerKey, PeerPool};
+use crate::transport::message::{self, FAULT_CONTENT_TYPE, RequestMeta, ResponseMeta};
+use crate::transport::replay::ReplayGuard;
+use crate::transport::signing::{BatchSigner, SignatureError, SignatureVerified, SignatureVerifier};
+use crate::transport::tls::ServerKeys;
+
+/// Timeouts of one security server.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    /// An information system must send its request headers within this time.
+    pub client_header: Duration,
+    /// … and its whole body within this time.
+    pub client_body: Duration,
+    /// Extra time the consumer side waits beyond the service budget, for the network and
+    /// the provider's security server.
+    pub peer_margin: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { client_header: Duration::from_secs(10), client_body: Duration::from_secs(10), peer_margin: Duration::from_secs(3) }
+    }
+}
+
+/// The federation directory as currently trusted, shared and replaceable.
+#[derive(Debug, Clone)]
+pub struct DirectoryHandle {
+    current: Arc<RwLock<Arc<Directory>>>,
+}
+
+impl DirectoryHandle {
+    /// Wraps a directory.
+    pub fn new(directory: Directory) -> Self {
+        Self { current: Arc::new(RwLock::new(Arc::new(directory))) }
+    }
+
+    /// The current directory.
+    pub fn get(&self) -> Arc<Directory> {
+        match self.current.read() {
+            Ok(d) => d.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the directory.
+    pub fn set(&self, directory: Directory) {
+        match self.current.write() {
+            Ok(mut d) => *d = Arc::new(directory),
+            Err(p) => *p.into_inner() = Arc::new(directory),
+        }
+    }
+}
+
+/// Everything the message path needs.
+#[derive(Debug)]
+pub struct Gateway {
+    /// This security server.
+    pub id: SecurityServerId,
+    /// The federation directory.
+    pub directory: DirectoryHandle,
+    /// Hosted clients, services and access rights.
+    pub conf: LiveConf,
+    /// Certificates trusted for signatures and TLS.
+    pub trust: Arc<TrustStore>,
+    /// Signs outgoing messages.
+    pub signer: BatchSigner,
+    /// Verifies incoming messages.
+    pub verifier: SignatureVerifier,
+    /// Refuses replayed requests.
+    pub replay: ReplayGuard,
+    /// Connections to other security servers.
+    pub pool: PeerPool,
+    /// HTTP client for the provider's services.
+    pub backend: Backend,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// A provider's answer whose signature verified and which belongs to our request.
+#[derive(Debug)]
+pub struct VerifiedResponse {
+    /// Its metadata.
+    pub meta: ResponseMeta,
+    /// SOAP message or REST response header part.
+    pub message: Bytes,
+    /// REST body.
+    pub body: Bytes,
+    /// Proof of the signature check.
+    pub signature: SignatureVerified,
+}
+
+impl Gateway {
+    /// Builds the shared state; the signer task starts on the current runtime.
+    pub fn new(
+        id: SecurityServerId,
+        keys: ServerKeys,
+        directory: DirectoryHandle,
+        conf: LiveConf,
+        timeouts: Timeouts,
+    ) -> Result<Self, GatewayError> {
+        let dir = directory.get();
+        let trust = Arc::new(TrustStore::new(dir.ca_certs_der().to_vec()));
+        trust.set_revoked(dir.conf().revoked_serials.iter().cloned());
+        let signer = BatchSigner::start(keys.sign_key.signer().map_err(|e| GatewayError::Internal(e.to_string()))?, keys.sign_cert.clone());
+        Ok(Self {
+            id,
+            verifier: SignatureVerifier::new(trust.clone()),
+            replay: ReplayGuard::new(dir.limits().replay_window_secs),
+            pool: PeerPool::new(keys, dir.ca_certs_der().to_vec()),
+            trust,
+            signer,
+            directory,
+            conf,
+            backend: Backend::new(),
+            timeouts,
+        })
+    }
+
+    /// Installs a new directory (revocations take effect immediately).
+    pub fn update_directory(&self, directory: Directory) {
+        self.trust.set_revoked(directory.conf().revoked_serials.iter().cloned());
+        self.directory.set(directory);
+    }
+
+    /// Consumer side: signs `message`/`body` with `meta`, sends it to the security server
+    /// hosting the service, and returns the verified answer.
+    pub async fn exchange(&self, meta: &RequestMeta, message: &[u8], body: &[u8]) -> Result<VerifiedResponse, GatewayError> {
+        let dir = self.directory.get();
+        let provider_ss = dir.server_of(meta.service.provider()).ok_or_else(|| {
+            GatewayError::UnknownMember(
+                Origin::ClientProxy,
+                format!("no security server in the federation hosts the provider {}", meta.service.provider()),
+            )
+        })?;
+        let peer = PeerKey {
+            server: provider_ss.id.clone(),
+            address: provider_ss.address.clone(),
+            auth_cert_sha256: parse_hex32(&provider_ss.auth_cert_sha256)
+                .ok_or_else(|| GatewayError::Internal(format!("bad certificate hash for {}", provider_ss.id)))?,
+        };
+        let meta_bytes = serde_json::to_vec(meta).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let digest = message::digest(&meta_bytes, message, body);
+        let block = self.signer.sign(digest).await.map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
+        let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let encoded = message::encode(&meta_bytes, message, body, &signature);
+        let timeout = Duration::from_millis(dir.limits().service_timeout_ms) + self.timeouts.peer_margin;
+        let answer = self.pool.send(&peer, encoded, timeout).await?;
+
+        if answer.content_type == FAULT_CONTENT_TYPE {
+            return Err(GatewayError::Remote(parse_remote_fault(&answer.body)));
+        }
+        if answer.status != http::StatusCode::OK || answer.content_type != message::CONTENT_TYPE {
+            return Err(GatewayError::InvalidMessage(
+                Origin::ClientProxy,
+                format!("the provider's security server answered HTTP {} with '{}'", answer.status, answer.content_type),
+            ));
+        }
+        let frames = message::decode(&answer.body).map_err(|e| GatewayError::InvalidMessage(Origin::ClientProxy, e))?;
+        let rmeta: ResponseMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ClientProxy, e))?;
+        if rmeta.request_id != meta.request_id || rmeta.request_digest != STANDARD.encode(digest) {
+            return Err(GatewayError::InconsistentResponse("the response is bound to another request".into()));
+        }
+        if rmeta.sender != provider_ss.id {
+            return Err(GatewayError::InconsistentResponse(format!("the response was sent by {}, not {}", rmeta.sender, provider_ss.id)));
+        }
+        let block = frames.signature().map_err(|e| GatewayError::InvalidMessage(Origin::ClientProxy, e))?;
+        let verified = self
+            .verifier
+            .verify(&frames.digest(), &block, meta.service.provider(), egov_pki::unix_now())
+            .map_err(|e| signature_error(Origin::ClientProxy, e))?;
+        Ok(VerifiedResponse {
+            meta: rmeta,
+            message: answer.body.slice_ref(frames.message),
+            body: answer.body.slice_ref(frames.body),
+            signature: verified,
+        })
+    }
+}
+
+/// Maps a signature failure to its fault.
+pub fn signature_error(origin: Origin, e: SignatureError) -> GatewayError {
+    match e {
+        SignatureError::Malformed(m) => GatewayError::InvalidMessage(origin, format!("malformed signature: {m}")),
+        SignatureError::CertPath(m) => GatewayError::InvalidCertPath(origin, m),
+        SignatureError::WrongSigner(m) => GatewayError::IncorrectCertificate(origin, m),
+        SignatureError::BadValue => {
+            GatewayError::InvalidSignatureValue(origin, "the signature does not match the message (altered in transit?)".into())
+        }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WireFault {
+    code: String,
+    message: String,
+    detail: String,
+}
+
+/// Body of a fault raised by the provider's security server.
+pub fn remote_fault_body(fault: &Fault) -> Vec<u8> {
+    serde_json::to_vec(&WireFault { code: fault.code.clone(), message: fault.message.clone(), detail: fault.detail.clone() })
+        .unwrap_or_default()
+}
+
+fn parse_remote_fault(body: &[u8]) -> Fault {
+    match serde_json::from_slice::<WireFault>(body) {
+        Ok(f) => Fault { code: egov_xroad::fault::normalize_fault_code(&f.code), message: f.message, detail: f.detail },
+        Err(e) => Fault::new("Server.ClientProxy.InvalidMessage", format!("unreadable fault from the provider's security server: {e}")),
+    }
+}
+
+/// Parses 64 hex digits.
+pub fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}

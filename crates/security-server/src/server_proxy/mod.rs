@@ -1,0 +1,136 @@
+//! The server side: where other security servers deliver requests for services hosted here.
+//!
+//! Order of checks (each with its own fault): TLS peer registered → transport message
+//! well-formed → sender is the TLS peer and hosts the client → signature (certificate chain,
+//! validity, revocation, member) → not a replay → provider hosted here → then, per protocol,
+//! service exists, type matches, not disabled, access right → call the service → sign the
+//! answer bound to the request.
+
+mod meta;
+mod rest;
+mod soap;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use egov_pki::CertProfile;
+
+use crate::error::{GatewayError, Origin};
+use crate::gateway::{Gateway, remote_fault_body, signature_error};
+use crate::http::{Body, read_body, response};
+use crate::transport::message::{self, FAULT_CONTENT_TYPE, Protocol, RequestMeta, ResponseMeta};
+use crate::transport::signing::SignatureVerified;
+
+/// Largest transport message accepted from a peer.
+const MAX_TRANSPORT_BYTES: usize = 64 * 1024 * 1024;
+
+/// What a protocol handler produced.
+pub(crate) struct Answer {
+    pub content_type: Option<String>,
+    pub message: Bytes,
+    pub body: Bytes,
+}
+
+/// A request that passed authentication, signature and replay checks.
+pub(crate) struct Accepted<'a> {
+    pub meta: RequestMeta,
+    pub message: &'a [u8],
+    pub body: &'a [u8],
+    #[allow(dead_code)] // held as proof: a request reaches a service only with a verified signature
+    pub signature: SignatureVerified,
+}
+
+/// Handles one transport message from a peer whose TLS certificate is `peer_cert`.
+pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert: Arc<Vec<u8>>) -> Response<Body> {
+    match process(&gateway, request, &peer_cert).await {
+        Ok(r) => r,
+        Err(e) => {
+            let fault = e.to_fault();
+            tracing::info!(code = %fault.code, detail = %fault.detail, message = %fault.message, "refused request from a security server");
+            response(StatusCode::OK, FAULT_CONTENT_TYPE, remote_fault_body(&fault))
+        }
+    }
+}
+
+async fn process(gateway: &Gateway, request: Request<Incoming>, peer_cert: &[u8]) -> Result<Response<Body>, GatewayError> {
+    let now = egov_pki::unix_now();
+    // 1. who is at the other end of the TLS connection (TT-6.3)
+    let auth = gateway
+        .trust
+        .verify(peer_cert, now)
+        .map_err(|e| GatewayError::SslAuthenticationFailed(Origin::ServerProxy, format!("client authentication certificate: {e}")))?;
+    let dir = gateway.directory.get();
+    let peer = dir.server_by_auth_cert(&auth.sha256).ok_or_else(|| {
+        GatewayError::SslAuthenticationFailed(Origin::ServerProxy, "the authentication certificate is not registered for any security server".into())
+    })?;
+    if auth.profile != CertProfile::Auth(peer.id.clone()) {
+        return Err(GatewayError::SslAuthenticationFailed(Origin::ServerProxy, format!("certificate is not issued to {}", peer.id)));
+    }
+    // 2. the transport message
+    if request.method() != Method::POST || request.uri().path() != message::PATH {
+        return Err(GatewayError::InvalidMessage(Origin::ServerProxy, format!("expected POST {}", message::PATH)));
+    }
+    let bytes = read_body(request.into_body(), MAX_TRANSPORT_BYTES, gateway.timeouts.client_body).await?;
+    let frames = message::decode(&bytes).map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
+    let meta: RequestMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
+    // 3. the sender is the TLS peer, and it hosts the client it speaks for
+    if meta.sender != peer.id {
+        return Err(GatewayError::SslAuthenticationFailed(
+            Origin::ServerProxy,
+            format!("message claims to come from {} but the connection is from {}", meta.sender, peer.id),
+        ));
+    }
+    if !dir.hosts(&peer.id, &meta.client) {
+        return Err(GatewayError::SslAuthenticationFailed(
+            Origin::ServerProxy,
+            format!("security server {} does not host client {}", peer.id, meta.client),
+        ));
+    }
+    // 4. signature (TT-2.2.1) and 5. replay (TT-6.2)
+    let digest = frames.digest();
+    let block = frames.signature().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
+    let signature =
+        gateway.verifier.verify(&digest, &block, &meta.client, now).map_err(|e| signature_error(Origin::ServerProxy, e))?;
+    gateway.replay.check(&meta.nonce, meta.timestamp_ms, message::now_ms()).map_err(GatewayError::ReplayedMessage)?;
+    // 6. the provider is ours
+    if !gateway.conf.get().hosts(meta.service.provider()) {
+        return Err(GatewayError::UnknownMember(
+            Origin::ServerProxy,
+            format!("provider {} is not registered on this security server", meta.service.provider()),
+        ));
+    }
+    let protocol = meta.protocol;
+    let request_id = meta.request_id.clone();
+    let accepted = Accepted { meta, message: frames.message, body: frames.body, signature };
+    let answer = match protocol {
+        Protocol::Soap => soap::serve(gateway, &accepted).await?,
+        Protocol::Rest => rest::serve(gateway, &accepted).await?,
+    };
+    // 7. sign the answer, bound to this request
+    let rmeta = ResponseMeta {
+        request_id,
+        request_digest: STANDARD.encode(digest),
+        timestamp_ms: message::now_ms(),
+        sender: gateway.id.clone(),
+        protocol,
+        content_type: answer.content_type,
+    };
+    let meta_bytes = serde_json::to_vec(&rmeta).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let block = gateway
+        .signer
+        .sign(message::digest(&meta_bytes, &answer.message, &answer.body))
+        .await
+        .map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
+    let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    Ok(response(StatusCode::OK, message::CONTENT_TYPE, message::encode(&meta_bytes, &answer.message, &answer.body, &signature)))
+}
+
+/// The time budget for a service: its own, or the federation's (TT-5.3).
+pub(crate) fn service_timeout(gateway: &Gateway, own: Option<u64>) -> std::time::Duration {
+    std::time::Duration::from_millis(own.unwrap_or_else(|| gateway.directory.get().limits().service_timeout_ms))
+}

@@ -1,0 +1,66 @@
+//! SOAP requests on the provider's side: access check, call the service, add `requestHash`.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, header};
+
+use egov_xroad::hash::soap_request_hash;
+use egov_xroad::soap::{self, SoapResponse};
+
+use super::{Accepted, Answer, meta, service_timeout};
+use crate::conf::ServiceKind;
+use crate::error::GatewayError;
+use crate::gateway::Gateway;
+
+pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<Answer, GatewayError> {
+    let parsed = soap::parse_request(request.message).map_err(GatewayError::ClientSoap)?;
+    let header = &parsed.header;
+    if header.client != request.meta.client || header.service != request.meta.service {
+        return Err(GatewayError::InconsistentHeaders("SOAP header and transport metadata name different parties".into()));
+    }
+    if let Some(answer) = meta::soap(gateway, request, &parsed)? {
+        return Ok(answer);
+    }
+    let conf = gateway.conf.get();
+    let (entry, description) = conf.service(&header.service)?;
+    if description.kind.service_kind() != ServiceKind::Soap {
+        return Err(GatewayError::ServiceType(format!("{} is a REST service; call it with REST", header.service)));
+    }
+    if let Some(notice) = &description.disabled_notice {
+        return Err(GatewayError::ServiceDisabled(notice.clone()));
+    }
+    let _granted = conf.check_access(&header.client, &header.service, "POST", None)?;
+
+    let mut headers = HeaderMap::new();
+    let content_type = request.meta.content_type.as_deref().unwrap_or("text/xml; charset=utf-8");
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(action) = request.meta.soap_action.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
+        headers.insert(http::HeaderName::from_static("soapaction"), action);
+    }
+    let timeout = service_timeout(gateway, entry.timeout_ms);
+    let reply = gateway
+        .backend
+        .call(Method::POST, &entry.url, headers, Bytes::copy_from_slice(request.message), timeout)
+        .await?;
+    let reply_type = reply
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/xml; charset=utf-8")
+        .to_owned();
+    if !reply_type.to_ascii_lowercase().starts_with("text/xml") {
+        return Err(GatewayError::ServiceSoap(soap::SoapError::InvalidSoap(format!(
+            "the service answered HTTP {} with content type '{reply_type}'",
+            reply.status
+        ))));
+    }
+    let message = match soap::parse_response(&reply.body).map_err(GatewayError::ServiceSoap)? {
+        SoapResponse::Fault(_) => reply.body, // a business fault from the service goes back unchanged
+        SoapResponse::Message(m) => {
+            header.check_echoed_by(&m.header).map_err(GatewayError::ServiceInconsistent)?;
+            Bytes::from(soap::with_request_hash(&reply.body, &m, &soap_request_hash(request.message)))
+        }
+    };
+    Ok(Answer { content_type: Some(reply_type), message, body: Bytes::new() })
+}

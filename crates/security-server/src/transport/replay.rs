@@ -1,0 +1,72 @@
+//! Protection against replayed ("counter") requests between security servers (TT-6.2).
+//!
+//! Every request carries a random nonce and the sender's timestamp, both signed. A request is
+//! refused when its timestamp is outside ±window of our clock, or when its nonce was already
+//! seen. Nonces are kept in two generations that rotate every window, so a nonce is
+//! remembered for at least one window — longer than any timestamp stays acceptable — and the
+//! memory used is bounded by the traffic of two windows.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// The replay guard.
+#[derive(Debug)]
+pub struct ReplayGuard {
+    window_ms: i64,
+    state: Mutex<Generations>,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    started_ms: i64,
+    current: HashSet<String>,
+    previous: HashSet<String>,
+}
+
+impl ReplayGuard {
+    /// A guard accepting timestamps within ±`window_secs`.
+    pub fn new(window_secs: u64) -> Self {
+        Self { window_ms: (window_secs as i64).max(1) * 1000, state: Mutex::new(Generations::default()) }
+    }
+
+    /// Records the nonce, or says why the message is refused.
+    pub fn check(&self, nonce: &str, timestamp_ms: i64, now_ms: i64) -> Result<(), String> {
+        if nonce.len() < 16 || nonce.len() > 64 {
+            return Err("nonce has the wrong length".into());
+        }
+        let skew = now_ms - timestamp_ms;
+        if skew.abs() > self.window_ms {
+            return Err(format!(
+                "timestamp is {} s away from this server's clock (allowed ±{} s)",
+                skew / 1000,
+                self.window_ms / 1000
+            ));
+        }
+        let mut g = self.state.lock().map_err(|_| "replay guard unavailable".to_owned())?;
+        if now_ms - g.started_ms >= self.window_ms {
+            g.previous = std::mem::take(&mut g.current);
+            g.started_ms = now_ms;
+        }
+        if g.previous.contains(nonce) || !g.current.insert(nonce.to_owned()) {
+            return Err("this message was already received (same nonce)".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_repeats_and_stale_messages() {
+        let g = ReplayGuard::new(60);
+        let now = 1_000_000_000;
+        g.check("AAAAAAAAAAAAAAAAAAAAAA==", now, now).unwrap();
+        assert!(g.check("AAAAAAAAAAAAAAAAAAAAAA==", now, now + 10).unwrap_err().contains("already"));
+        // still remembered after a rotation
+        assert!(g.check("AAAAAAAAAAAAAAAAAAAAAA==", now + 50_000, now + 61_000).is_err());
+        assert!(g.check("BBBBBBBBBBBBBBBBBBBBBB==", now - 61_000, now).unwrap_err().contains("clock"));
+        assert!(g.check("short", now, now).is_err());
+    }
+}
