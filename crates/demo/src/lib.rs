@@ -1,1 +1,10 @@
+//! `egov demo` and the pieces it is made of: a loopback federation builder (used by tests
+//! and the benchmark too) and the demo agencies' information systems.
 
+#![warn(missing_docs)]
+
+pub mod agencies;
+pub mod demo;
+pub mod federation;
+
+pub use demo::{DemoOptions, run};

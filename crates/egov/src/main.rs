@@ -1,1 +1,97 @@
-fn main() {}
+//! `egov`: one binary for every component; it only parses the command line and wires the
+//! library crates together (shared/DESIGN.md decision 1).
+
+mod ss;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "egov", version, about = "Electronic Government platform: gateway, registries, portal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a whole demo federation on loopback (Ctrl-C stops it).
+    Demo {
+        /// Where to keep databases, keys and demo.json (a temporary directory by default).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Security server: run it, and manage its clients, services and access rights.
+    Ss {
+        #[command(subcommand)]
+        command: ss::SsCommand,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Round trips through consumer and provider security servers, against a plain double
+    /// reverse proxy measured in the same run.
+    Gateway(egov_bench::GatewayBenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo { data_dir } => egov_demo::run(egov_demo::DemoOptions { data_dir }, shutdown_signal()).await,
+            Command::Ss { command } => ss::run(command, shutdown_signal()).await,
+            Command::Bench { command: BenchCommand::Gateway(args) } => egov_bench::gateway(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
