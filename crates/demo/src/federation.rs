@@ -64,6 +64,8 @@ pub struct Federation {
     listeners: Vec<(TcpListener, TcpListener)>,
     /// Federation limits.
     pub limits: Limits,
+    /// Timeouts of every server.
+    pub timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Federation {
@@ -81,6 +83,7 @@ impl Federation {
             servers: Vec::new(),
             listeners: Vec::new(),
             limits: Limits::default(),
+            timeouts: Timeouts::default(),
         })
     }
 
@@ -139,7 +142,7 @@ impl Federation {
                 client_listen: client.local_addr()?,
                 peer_listen: peer.local_addr()?,
                 keys: server.keys.clone(),
-                timeouts: Timeouts::default(),
+                timeouts: self.timeouts.clone(),
                 conf_poll: Duration::from_millis(500),
             };
             let handle = DirectoryHandle::new(directory.clone());
