@@ -78,7 +78,6 @@ pub fn population_wsdl(location: &str) -> String {
     xmlns:tns="{ns}" targetNamespace="{ns}" name="populationRegistry">
   <wsdl:types>
     <xs:schema targetNamespace="{ns}" elementFormDefault="qualified">
-      <xs:import namespace="http://x-road.eu/xsd/xroad.xsd" schemaLocation="http://x-road.eu/xsd/xroad.xsd"/>
       <xs:element name="getPersonByFin">
         <xs:complexType><xs:sequence><xs:element name="fin" type="xs:string"/></xs:sequence></xs:complexType>
       </xs:element>

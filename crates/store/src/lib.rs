@@ -141,9 +141,15 @@ pub async fn test_postgres_url(test_name: &str) -> Option<String> {
     };
     sqlx::any::install_default_drivers();
     let name = format!("egov_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await.ok()?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.ok()?;
-    let (prefix, _) = base.rsplit_once('/')?;
+    // the variable is set: PostgreSQL is expected, so failing to reach it fails the test
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("EGOV_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    let (prefix, _) = base.rsplit_once('/').expect("EGOV_TEST_POSTGRES_URL ends with /DATABASE");
     Some(format!("{prefix}/{name}"))
 }
 

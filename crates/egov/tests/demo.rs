@@ -1,0 +1,155 @@
+//! `egov demo` end to end, as a user runs it: the binary starts, writes demo.json, answers
+//! a third-party SOAP client (zeep) and plain HTTP REST calls, and stops cleanly on SIGTERM.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Demo {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn start_demo() -> (Demo, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_egov"))
+        .args(["demo", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("egov demo starts");
+    let demo = Demo { child, dir };
+    let manifest = demo.dir.path().join("demo.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !manifest.exists() {
+        assert!(Instant::now() < deadline, "demo.json did not appear within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let json = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    (demo, json)
+}
+
+fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use http_body_util::BodyExt;
+        let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(hyper_util::client::legacy::connect::HttpConnector::new());
+        let mut req = hyper::Request::get(url);
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        let resp = client.request(req.body(http_body_util::Full::default()).unwrap()).await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    })
+}
+
+#[test]
+fn demo_serves_zeep_and_rest_and_stops_on_sigterm() {
+    let (mut demo, manifest) = start_demo();
+
+    // shape of demo.json
+    let servers = manifest["security_servers"].as_array().unwrap();
+    assert!(servers.len() >= 3);
+    for s in servers {
+        assert!(s["member"].as_str().unwrap().split('/').count() == 3);
+        assert!(s["client_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    }
+    let services = manifest["services"].as_array().unwrap();
+    assert!(services.iter().any(|s| s["protocol"] == "soap"));
+    assert!(services.iter().any(|s| s["protocol"] == "rest"));
+
+    // SOAP through zeep (a third-party client), from the WSDL the security server serves
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/zeep_client.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(demo.dir.path().join("demo.json"))
+        .output()
+        .expect("python3 must be installed (.ci/run installs zeep)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "zeep client failed (install it with `pip install zeep`, as .ci/run does):\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("zeep: all checks passed"), "{stdout}");
+
+    // REST with plain HTTP, exactly as demo.json describes each call
+    for s in services.iter().filter(|s| s["protocol"] == "rest") {
+        let id: Vec<&str> = s["id"].as_str().unwrap().split('/').collect();
+        let query: Vec<String> = s["params"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
+        let mut url = format!("{}/r1/{}{}", s["client_url"].as_str().unwrap(), id[..5].join("/"), s["rest_path"].as_str().unwrap());
+        if !query.is_empty() {
+            url = format!("{url}?{}", query.join("&"));
+        }
+        let (status, body) = http_get(&url, &[("X-Road-Client", s["client"].as_str().unwrap())]);
+        assert_eq!(status, 200, "{url}: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(json["fin"].is_string(), "{body}");
+        // and without rights (no client header) it is refused with an X-Road error
+        let (status, body) = http_get(&url, &[]);
+        assert_eq!(status, 400, "{body}");
+    }
+
+    // SIGTERM stops it cleanly
+    let pid = demo.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = demo.child.try_wait().unwrap() {
+            assert!(status.success(), "egov demo exited with {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "egov demo did not stop within 15 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn cli_refuses_bad_arguments_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_egov"))
+        .args(["ss", "acl", "grant", "--service", "AZ/GOV/not a code/x/y", "--subject", "AZ/GOV/1/x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("memberCode contains the character ' '"), "{err}");
+}
+
+#[test]
+fn ss_commands_manage_a_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("conf.db").display());
+    let egov = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(args).env("EGOV_SS_DB", &db).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    assert!(egov(&["ss", "client", "add", "AZ/GOV/2/insurance"]).0);
+    let (ok, out) = egov(&["ss", "service", "add-rest", "--service", "AZ/GOV/2/insurance/payments", "--url", "http://127.0.0.1:9/api"]);
+    assert!(ok, "{out}");
+    assert!(egov(&["ss", "service", "endpoint", "--service", "AZ/GOV/2/insurance/payments", "--method", "GET", "--path", "/persons/*"]).0);
+    let (ok, out) = egov(&["ss", "acl", "grant", "--service", "AZ/GOV/2/insurance/payments", "--subject", "AZ/GOV/1/portal", "--method", "GET", "--path", "/persons/*"]);
+    assert!(ok, "{out}");
+    // a right for an unknown local group is refused with the reason
+    let (ok, out) = egov(&["ss", "acl", "grant", "--service", "AZ/GOV/2/insurance/payments", "--subject", "group:auditors"]);
+    assert!(!ok);
+    assert!(out.contains("local group auditors"), "{out}");
+    let (ok, out) = egov(&["ss", "show"]);
+    assert!(ok);
+    assert!(out.contains("allow AZ/GOV/1/portal GET /persons/*"), "{out}");
+}
