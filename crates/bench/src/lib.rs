@@ -43,6 +43,9 @@ pub struct GatewayBenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Run only the gateway's throughput phase (for profiling; prints no ratio).
+    #[arg(long)]
+    pub gateway_only: bool,
 }
 
 /// Results of one phase.
@@ -74,6 +77,12 @@ pub async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<()> {
     closed_loop(setup.gateway_url, body.clone(), args.concurrency, Duration::from_secs(1)).await;
     closed_loop(setup.baseline_url, body.clone(), args.concurrency, Duration::from_secs(1)).await;
 
+    if args.gateway_only {
+        let gateway = closed_loop(setup.gateway_url, body.clone(), args.concurrency, duration).await;
+        setup.stop().await;
+        println!("gateway only: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", gateway.rps, gateway.p50_ms, gateway.p99_ms, gateway.errors);
+        return Ok(());
+    }
     let baseline = closed_loop(setup.baseline_url, body.clone(), args.concurrency, duration).await;
     let gateway = closed_loop(setup.gateway_url, body.clone(), args.concurrency, duration).await;
     let baseline_fixed = fixed_rate(setup.baseline_url, body.clone(), args.rate, latency_duration).await;

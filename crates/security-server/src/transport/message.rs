@@ -104,9 +104,8 @@ pub struct Frames<'a> {
 }
 
 impl Frames<'_> {
-    /// The digest that is signed: SHA-512 over a domain tag and the hashes of the metadata,
-    /// message and body frames.
-    pub fn digest(&self) -> [u8; 64] {
+    /// The digest that is signed (see [`digest`]).
+    pub fn digest(&self) -> [u8; 32] {
         digest(self.meta, self.message, self.body)
     }
 
@@ -121,14 +120,18 @@ impl Frames<'_> {
     }
 }
 
-/// The signed digest of a message's frames.
-pub fn digest(meta: &[u8], message: &[u8], body: &[u8]) -> [u8; 64] {
-    let mut input = Vec::with_capacity(DOMAIN.len() + 3 * 64);
-    input.extend_from_slice(DOMAIN);
-    input.extend_from_slice(&egov_xroad::hash::sha512(meta));
-    input.extend_from_slice(&egov_xroad::hash::sha512(message));
-    input.extend_from_slice(&egov_xroad::hash::sha512(body));
-    egov_xroad::hash::sha512(&input)
+/// The signed digest of a message's frames: SHA-256 over the domain tag followed by each
+/// frame preceded by its length (8 bytes, big-endian) — one pass, unambiguous.
+pub fn digest(meta: &[u8], message: &[u8], body: &[u8]) -> [u8; 32] {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(DOMAIN);
+    for frame in [meta, message, body] {
+        ctx.update(&(frame.len() as u64).to_be_bytes());
+        ctx.update(frame);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 /// Writes the four frames.
