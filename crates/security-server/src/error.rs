@@ -119,9 +119,12 @@ pub enum GatewayError {
     /// A fault the peer security server reported; passed to the client unchanged.
     #[error("{}", .0.message)]
     Remote(Fault),
-    /// Something broke inside this server.
+    /// Something broke inside this server (consumer side).
     #[error("internal error: {0}")]
     Internal(String),
+    /// Something broke inside the provider's security server.
+    #[error("internal error: {0}")]
+    ProviderInternal(String),
 }
 
 impl GatewayError {
@@ -159,6 +162,7 @@ impl GatewayError {
             ProviderTimeout(_) => "Server.ClientProxy.NetworkError.Timeout".into(),
             Remote(f) => f.code.clone(),
             Internal(_) => "Server.ClientProxy.InternalError".into(),
+            ProviderInternal(_) => "Server.ServerProxy.InternalError".into(),
         }
     }
 

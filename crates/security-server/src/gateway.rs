@@ -122,7 +122,7 @@ impl Gateway {
             id,
             verifier: SignatureVerifier::new(trust.clone()),
             replay: ReplayGuard::new(dir.limits().replay_window_secs),
-            pool: PeerPool::new(keys, dir.ca_certs_der().to_vec()),
+            pool: PeerPool::new(keys, trust.clone()),
             trust,
             signer,
             directory,
@@ -140,9 +140,32 @@ impl Gateway {
 
     /// Consumer side: signs `message`/`body` with `meta`, sends it to the security server
     /// hosting the service, and returns the verified answer.
-    pub async fn exchange(&self, meta: &RequestMeta, message: &[u8], body: &[u8]) -> Result<VerifiedResponse, GatewayError> {
+    /// `target` is the security server the client named (`securityServer` header), if any.
+    pub async fn exchange(
+        &self,
+        meta: &RequestMeta,
+        message: &[u8],
+        body: &[u8],
+        target: Option<&SecurityServerId>,
+    ) -> Result<VerifiedResponse, GatewayError> {
+        if meta.client.member_id() != *self.id.owner() {
+            // one signing key per server, the owner's: signing for another member would be
+            // refused by every provider (IncorrectCertificate), so say it here, clearly
+            return Err(GatewayError::UnknownMember(
+                Origin::ClientProxy,
+                format!(
+                    "this security server signs only for its owner {}; client {} belongs to another member",
+                    self.id.owner(),
+                    meta.client
+                ),
+            ));
+        }
         let dir = self.directory.get();
-        let provider_ss = dir.server_of(meta.service.provider()).ok_or_else(|| {
+        let provider_ss = match target {
+            Some(t) => dir.server(t).filter(|s| s.clients.contains(meta.service.provider())),
+            None => dir.server_of(meta.service.provider()),
+        }
+        .ok_or_else(|| {
             GatewayError::UnknownMember(
                 Origin::ClientProxy,
                 format!("no security server in the federation hosts the provider {}", meta.service.provider()),
@@ -175,6 +198,9 @@ impl Gateway {
         let rmeta: ResponseMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ClientProxy, e))?;
         if rmeta.request_id != meta.request_id || rmeta.request_digest != STANDARD.encode(digest) {
             return Err(GatewayError::InconsistentResponse("the response is bound to another request".into()));
+        }
+        if rmeta.protocol != meta.protocol {
+            return Err(GatewayError::InconsistentResponse("the response is for another protocol".into()));
         }
         if rmeta.sender != provider_ss.id {
             return Err(GatewayError::InconsistentResponse(format!("the response was sent by {}, not {}", rmeta.sender, provider_ss.id)));

@@ -437,7 +437,7 @@ async fn certificates_from_another_ca_are_refused() {
     // TLS: an authentication certificate from another CA does not get through the handshake
     let rogue_pool = egov_security_server::transport::client::PeerPool::new(
         rogue_keys.clone(),
-        w.fed.directory.ca_certs_der().to_vec(),
+        std::sync::Arc::new(egov_pki::TrustStore::new(w.fed.directory.ca_certs_der().to_vec())),
     );
     let bytes = signed_message(&w, |_, _| {}).await;
     assert_eq!(deliver(&w, &rogue_pool, bytes).await, Err("Server.ClientProxy.SslAuthenticationFailed".into()));
@@ -491,5 +491,82 @@ async fn revoked_signing_certificate_is_refused() {
     conf.revoked_serials.push(serial);
     w.fed.update_directory(egov_globalconf::Directory::new(conf).unwrap());
     assert_eq!(soap_fault(&w, request).await, "Server.ServerProxy.InvalidCertPath");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn rest_service_sees_only_the_authenticated_client() {
+    let w = world().await;
+    let url = format!("{}/r1/AZ/GOV/2/provider/whoami/x", w.url(A));
+    // a victim's id first, our own last: X-Road takes the last; the service must see only it
+    let client = reqwest_like_get(&url, &[("x-road-client", "AZ/GOV/2/consumer"), ("x-road-client", "AZ/GOV/1/consumer")]).await;
+    assert_eq!(client.0, 200, "{}", client.1);
+    let json: serde_json::Value = serde_json::from_str(&client.1).unwrap();
+    assert_eq!(json["x-road-client"], serde_json::json!(["AZ/GOV/1/consumer"]));
+    assert_eq!(json["path"], "/rest-echo/x");
+    w.stop().await;
+}
+
+async fn reqwest_like_get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let reply = send("GET", url, headers, "").await;
+    (reply.status.as_u16(), reply.body)
+}
+
+#[tokio::test]
+async fn rest_path_cannot_leave_the_service_host() {
+    let w = world().await;
+    let gw = &w.fed.running[A].0.gateway;
+    for evil in ["@127.0.0.1:9/x", "evil.example/x", "/x y"] {
+        let message = egov_xroad::rest::request_header_part("GET", evil, []);
+        let meta = RequestMeta {
+            request_id: "r-rest".into(),
+            nonce: message::new_nonce(),
+            timestamp_ms: message::now_ms(),
+            sender: gw.id.clone(),
+            client: client("AZ/GOV/1/consumer"),
+            service: service("AZ/GOV/2/provider/whoami"),
+            protocol: Protocol::Rest,
+            content_type: None,
+            soap_action: None,
+        };
+        let meta_bytes = serde_json::to_vec(&meta).unwrap();
+        let block = gw.signer.sign(message::digest(&meta_bytes, &message, b"")).await.unwrap();
+        let bytes = message::encode(&meta_bytes, &message, b"", &serde_json::to_vec(&block).unwrap());
+        assert_eq!(deliver(&w, &gw.pool, bytes).await, Err("Client.BadRequest".into()), "{evil}");
+    }
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn security_server_header_must_name_the_provider_server() {
+    let w = world().await;
+    let good = soap_request("AZ/GOV/1/consumer", GET_PERSON_B, &person_body("getPersonByFin", "5ZX7K2P"));
+    let targeted = |server: &str| {
+        let parts: Vec<&str> = server.split('/').collect();
+        good.replace(
+            "<xrd:protocolVersion>",
+            &format!(
+                "<xrd:securityServer id:objectType=\"SERVER\"><id:xRoadInstance>{}</id:xRoadInstance><id:memberClass>{}</id:memberClass><id:memberCode>{}</id:memberCode><id:serverCode>{}</id:serverCode></xrd:securityServer><xrd:protocolVersion>",
+                parts[0], parts[1], parts[2], parts[3]
+            ),
+        )
+    };
+    let reply = post_soap(&w.url(A), targeted("AZ/GOV/2/ss-b")).await;
+    assert_eq!(reply.fault_code(), None, "{}", reply.body);
+    assert_eq!(soap_fault(&w, targeted("AZ/GOV/1/ss-a")).await, "Server.ClientProxy.InvalidSecurityServer");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn clients_of_other_members_are_refused_clearly() {
+    let w = world().await;
+    // hosting a subsystem of another member: this server holds no signing key for it
+    let other = client("AZ/GOV/2/consumer");
+    w.fed.store(A).add_client(&other).await.unwrap();
+    w.fed.running[A].0.gateway.conf.set(w.fed.store(A).load().await.unwrap());
+    let request = soap_request("AZ/GOV/2/consumer", GET_PERSON_A, &person_body("getPersonByFin", "5ZX7K2P"));
+    let reply = post_soap(&w.url(A), request).await;
+    assert_eq!(reply.fault_code().as_deref(), Some("Server.ClientProxy.UnknownMember"));
+    assert!(reply.body.contains("signs only for its owner"), "{}", reply.body);
     w.stop().await;
 }

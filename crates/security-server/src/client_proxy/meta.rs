@@ -109,7 +109,7 @@ async fn fetch_wsdl(gateway: &Gateway, query: Option<&str>) -> Result<Response<B
         content_type: Some("text/xml; charset=utf-8".into()),
         soap_action: None,
     };
-    let answer = gateway.exchange(&meta, envelope.as_bytes(), b"").await?;
+    let answer = gateway.exchange(&meta, envelope.as_bytes(), b"", None).await?;
     let content_type = answer.meta.content_type.clone().unwrap_or_default();
     super::soap::check_response(&header, envelope.as_bytes(), &content_type, &answer.message)?;
     if !content_type.to_ascii_lowercase().starts_with("multipart/") {

@@ -64,9 +64,10 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         .headers()
         .iter()
         .filter(|(n, _)| rest::is_forwarded_header(n.as_str()))
-        .filter(|(n, _)| !matches!(n.as_str(), rest::HEADER_REQUEST_ID | rest::HEADER_ID))
+        .filter(|(n, _)| !matches!(n.as_str(), rest::HEADER_REQUEST_ID | rest::HEADER_ID | rest::HEADER_CLIENT))
         .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
         .collect();
+    headers.push((rest::HEADER_CLIENT.to_owned(), client.to_string().into_bytes()));
     headers.push((rest::HEADER_ID.to_owned(), message_id.clone().into_bytes()));
     headers.push((rest::HEADER_REQUEST_ID.to_owned(), request_id.clone().into_bytes()));
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -88,7 +89,7 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         content_type,
         soap_action: None,
     };
-    let answer = gateway.exchange(&meta, &header_part, &body).await?;
+    let answer = gateway.exchange(&meta, &header_part, &body, None).await?;
     let (status_line, reason, response_headers) = rest::parse_header_part(&answer.message)
         .ok_or_else(|| GatewayError::InconsistentResponse("malformed REST response header part".into()))?;
     let _ = reason;
@@ -131,7 +132,7 @@ fn client_header(headers: &HeaderMap) -> Result<ClientId, GatewayError> {
     let value = headers
         .get_all(rest::HEADER_CLIENT)
         .iter()
-        .last()
+        .next_back()
         .ok_or_else(|| GatewayError::BadRequest("the X-Road-Client header is missing".into()))?;
     let text = value.to_str().map_err(|_| GatewayError::InvalidClientIdentifier("X-Road-Client is not ASCII".into()))?;
     text.trim()

@@ -37,10 +37,10 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
     }
     let soap_action = header_str(&request, http::HeaderName::from_static("soapaction")).map(str::to_owned);
     let limit = gateway.directory.get().limits().max_request_bytes;
-    if let Some(len) = header_str(&request, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok()) {
-        if len > limit {
-            return Err(GatewayError::RequestTooLarge { limit });
-        }
+    if let Some(len) = header_str(&request, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(GatewayError::RequestTooLarge { limit });
     }
     let bytes = read_body(request.into_body(), limit, gateway.timeouts.client_body).await?;
     let parsed = soap::parse_request(&bytes).map_err(GatewayError::ClientSoap)?;
@@ -63,7 +63,7 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         content_type: Some(content_type),
         soap_action,
     };
-    let answer = gateway.exchange(&meta, &bytes, b"").await?;
+    let answer = gateway.exchange(&meta, &bytes, b"", header.security_server.as_ref()).await?;
     let answer_type = answer.meta.content_type.clone().unwrap_or_else(|| "text/xml; charset=utf-8".into());
     check_response(header, &bytes, &answer_type, &answer.message)?;
     Ok(response(StatusCode::OK, &answer_type, answer.message))

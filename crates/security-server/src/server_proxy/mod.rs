@@ -50,6 +50,11 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert
     match process(&gateway, request, &peer_cert).await {
         Ok(r) => r,
         Err(e) => {
+            // errors raised by shared code name the consumer side; here they are the provider's
+            let e = match e {
+                GatewayError::Internal(m) => GatewayError::ProviderInternal(m),
+                other => other,
+            };
             let fault = e.to_fault();
             tracing::info!(code = %fault.code, detail = %fault.detail, message = %fault.message, "refused request from a security server");
             response(StatusCode::OK, FAULT_CONTENT_TYPE, remote_fault_body(&fault))
@@ -75,7 +80,9 @@ async fn process(gateway: &Gateway, request: Request<Incoming>, peer_cert: &[u8]
     if request.method() != Method::POST || request.uri().path() != message::PATH {
         return Err(GatewayError::InvalidMessage(Origin::ServerProxy, format!("expected POST {}", message::PATH)));
     }
-    let bytes = read_body(request.into_body(), MAX_TRANSPORT_BYTES, gateway.timeouts.client_body).await?;
+    let bytes = read_body(request.into_body(), MAX_TRANSPORT_BYTES, gateway.timeouts.client_body)
+        .await
+        .map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, format!("cannot read the transport message: {e}")))?;
     let frames = message::decode(&bytes).map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     let meta: RequestMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     // 3. the sender is the TLS peer, and it hosts the client it speaks for
@@ -130,7 +137,9 @@ async fn process(gateway: &Gateway, request: Request<Incoming>, peer_cert: &[u8]
     Ok(response(StatusCode::OK, message::CONTENT_TYPE, message::encode(&meta_bytes, &answer.message, &answer.body, &signature)))
 }
 
-/// The time budget for a service: its own, or the federation's (TT-5.3).
+/// The time budget for a service (TT-5.3): its own if shorter, never longer than the
+/// federation's, which is what consumers wait for.
 pub(crate) fn service_timeout(gateway: &Gateway, own: Option<u64>) -> std::time::Duration {
-    std::time::Duration::from_millis(own.unwrap_or_else(|| gateway.directory.get().limits().service_timeout_ms))
+    let federation = gateway.directory.get().limits().service_timeout_ms;
+    std::time::Duration::from_millis(own.map_or(federation, |t| t.min(federation)))
 }

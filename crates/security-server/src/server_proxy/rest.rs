@@ -15,6 +15,12 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
     let (method, path_and_query, headers) = rest::parse_header_part(request.message)
         .ok_or_else(|| GatewayError::BadRequest("malformed REST request header part".into()))?;
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| GatewayError::BadRequest(format!("bad method '{method}'")))?;
+    // the path is appended to the service's base URL: it must not be able to change the host
+    if !(path_and_query.is_empty() || path_and_query.starts_with('/') || path_and_query.starts_with('?'))
+        || path_and_query.chars().any(|c| c.is_control() || c == ' ' || c == '\\')
+    {
+        return Err(GatewayError::BadRequest("the request path must start with '/' or '?'".into()));
+    }
     let (path, query) = match path_and_query.split_once('?') {
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (path_and_query.clone(), None),
@@ -38,11 +44,21 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             let _granted = conf.check_access(client, service, method.as_str(), Some(&path))?;
             let mut out = HeaderMap::new();
             for (name, value) in &headers {
+                if name.eq_ignore_ascii_case(rest::HEADER_CLIENT) {
+                    continue; // the service learns the client from the signed metadata only
+                }
                 if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
                     out.append(n, v);
                 }
             }
+            if let Ok(v) = HeaderValue::from_str(&client.to_string()) {
+                out.insert(HeaderName::from_static(rest::HEADER_CLIENT), v);
+            }
             let url = format!("{}{}", entry.url.trim_end_matches('/'), path_and_query);
+            let same_host = |u: &str| u.parse::<http::Uri>().ok().and_then(|u| u.authority().map(|a| a.as_str().to_owned()));
+            if same_host(&url) != same_host(&entry.url) {
+                return Err(GatewayError::BadRequest("the request path would leave the service's host".into()));
+            }
             let timeout = service_timeout(gateway, entry.timeout_ms);
             let reply = gateway.backend.call(method, &url, out, Bytes::copy_from_slice(request.body), timeout).await?;
             let content_type = reply.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);

@@ -63,15 +63,15 @@ pub struct PeerResponse {
 #[derive(Debug)]
 pub struct PeerPool {
     keys: ServerKeys,
-    ca_certs: Vec<Vec<u8>>,
+    trust: Arc<egov_pki::TrustStore>,
     peers: std::sync::Mutex<HashMap<PeerKey, Arc<Peer>>>,
     connect_timeout: Duration,
 }
 
 impl PeerPool {
-    /// A pool presenting `keys` and trusting `ca_certs`.
-    pub fn new(keys: ServerKeys, ca_certs: Vec<Vec<u8>>) -> Self {
-        Self { keys, ca_certs, peers: Default::default(), connect_timeout: Duration::from_secs(5) }
+    /// A pool presenting `keys` and checking peers against `trust`.
+    pub fn new(keys: ServerKeys, trust: Arc<egov_pki::TrustStore>) -> Self {
+        Self { keys, trust, peers: Default::default(), connect_timeout: Duration::from_secs(5) }
     }
 
     fn peer(&self, key: &PeerKey) -> Result<Arc<Peer>, GatewayError> {
@@ -79,7 +79,7 @@ impl PeerPool {
         if let Some(p) = peers.get(key) {
             return Ok(p.clone());
         }
-        let config = client_config(&self.keys, &self.ca_certs, key.auth_cert_sha256)
+        let config = client_config(&self.keys, self.trust.clone(), key.server.clone(), key.auth_cert_sha256)
             .map_err(|e| GatewayError::Internal(format!("TLS client configuration: {e}")))?;
         let peer = Arc::new(Peer {
             tls: tokio_rustls::TlsConnector::from(config),

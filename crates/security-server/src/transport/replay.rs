@@ -1,10 +1,13 @@
 //! Protection against replayed ("counter") requests between security servers (TT-6.2).
 //!
 //! Every request carries a random nonce and the sender's timestamp, both signed. A request is
-//! refused when its timestamp is outside ±window of our clock, or when its nonce was already
-//! seen. Nonces are kept in two generations that rotate every window, so a nonce is
-//! remembered for at least one window — longer than any timestamp stays acceptable — and the
-//! memory used is bounded by the traffic of two windows.
+//! refused when its timestamp is outside ±W (the window) of our clock, or when its nonce was
+//! already seen. A message first received at t has a timestamp of at least t − W, so a replay
+//! is acceptable by timestamp only until t + 2W. Nonces are kept in three generations that
+//! rotate every W, so each is remembered for at least 2W: every replay is caught, and memory
+//! is bounded by the traffic of three windows. (The nonce sets live in memory: after a
+//! restart, replays of messages younger than 2W cannot be told apart; issue 4's message log
+//! is where they would be found.)
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -21,6 +24,7 @@ struct Generations {
     started_ms: i64,
     current: HashSet<String>,
     previous: HashSet<String>,
+    oldest: HashSet<String>,
 }
 
 impl ReplayGuard {
@@ -44,10 +48,11 @@ impl ReplayGuard {
         }
         let mut g = self.state.lock().map_err(|_| "replay guard unavailable".to_owned())?;
         if now_ms - g.started_ms >= self.window_ms {
+            g.oldest = std::mem::take(&mut g.previous);
             g.previous = std::mem::take(&mut g.current);
             g.started_ms = now_ms;
         }
-        if g.previous.contains(nonce) || !g.current.insert(nonce.to_owned()) {
+        if g.oldest.contains(nonce) || g.previous.contains(nonce) || !g.current.insert(nonce.to_owned()) {
             return Err("this message was already received (same nonce)".into());
         }
         Ok(())
@@ -66,6 +71,14 @@ mod tests {
         assert!(g.check("AAAAAAAAAAAAAAAAAAAAAA==", now, now + 10).unwrap_err().contains("already"));
         // still remembered after a rotation
         assert!(g.check("AAAAAAAAAAAAAAAAAAAAAA==", now + 50_000, now + 61_000).is_err());
+        // the worst case: timestamped a window ahead, replayed two windows after first receipt,
+        // with other traffic rotating the generations in between
+        let g = ReplayGuard::new(60);
+        let ahead = "CCCCCCCCCCCCCCCCCCCCCC==";
+        g.check(ahead, now + 60_000, now).unwrap();
+        g.check("DDDDDDDDDDDDDDDDDDDDDD==", now + 60_500, now + 60_500).unwrap();
+        g.check("EEEEEEEEEEEEEEEEEEEEEE==", now + 119_000, now + 121_000).unwrap();
+        assert!(g.check(ahead, now + 60_000, now + 119_999).unwrap_err().contains("already"));
         assert!(g.check("BBBBBBBBBBBBBBBBBBBBBB==", now - 61_000, now).unwrap_err().contains("clock"));
         assert!(g.check("short", now, now).is_err());
     }

@@ -22,7 +22,7 @@ const BATCH_DOMAIN: &[u8] = b"egov-batch-v1\0";
 const MAX_BATCH: usize = 512;
 
 fn signing_input(root: &Digest) -> Vec<u8> {
-    let mut v = Vec::with_capacity(BATCH_DOMAIN.len() + 64);
+    let mut v = Vec::with_capacity(BATCH_DOMAIN.len() + 32);
     v.extend_from_slice(BATCH_DOMAIN);
     v.extend_from_slice(root);
     v

@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use egov_pki::PrivateKey;
+use egov_pki::{CertProfile, PrivateKey, TrustStore};
+use egov_xroad::SecurityServerId;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
@@ -57,15 +58,22 @@ pub fn server_config(keys: &ServerKeys, ca_certs: &[Vec<u8>]) -> Result<Arc<rust
     Ok(Arc::new(config))
 }
 
-/// TLS configuration for connecting to the peer whose registered authentication
-/// certificate has SHA-256 `expected`.
+/// TLS configuration for connecting to security server `server`, whose registered
+/// authentication certificate has SHA-256 `expected`.
 pub fn client_config(
     keys: &ServerKeys,
-    ca_certs: &[Vec<u8>],
+    trust: Arc<TrustStore>,
+    server: SecurityServerId,
     expected: [u8; 32],
 ) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     let provider = provider();
-    let verifier = PinnedPeerVerifier { roots: Arc::new(roots(ca_certs)?), expected, algorithms: provider.signature_verification_algorithms };
+    let verifier = PinnedPeerVerifier {
+        roots: Arc::new(roots(trust.ca_certs())?),
+        trust,
+        server,
+        expected,
+        algorithms: provider.signature_verification_algorithms,
+    };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
@@ -80,10 +88,13 @@ pub fn server_name() -> ServerName<'static> {
     ServerName::try_from("security-server.egov.invalid").unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()))
 }
 
-/// Chain to the CA (signature, validity, key usage) and the registered certificate hash.
+/// Chain to the CA (signature, validity, key usage), the registered certificate hash, and
+/// the trust store's view (not revoked, issued to that very server).
 #[derive(Debug)]
 struct PinnedPeerVerifier {
     roots: Arc<RootCertStore>,
+    trust: Arc<TrustStore>,
+    server: SecurityServerId,
     expected: [u8; 32],
     algorithms: WebPkiSupportedAlgorithms,
 }
@@ -109,6 +120,13 @@ impl ServerCertVerifier for PinnedPeerVerifier {
             return Err(rustls::Error::General(
                 "the peer's certificate is not the authentication certificate registered for that security server".into(),
             ));
+        }
+        let verified = self
+            .trust
+            .verify(end_entity, now.as_secs() as i64)
+            .map_err(|e| rustls::Error::General(format!("the peer's authentication certificate: {e}")))?;
+        if verified.profile != CertProfile::Auth(self.server.clone()) {
+            return Err(rustls::Error::General(format!("the peer's certificate is not issued to {}", self.server)));
         }
         Ok(ServerCertVerified::assertion())
     }

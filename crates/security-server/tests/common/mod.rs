@@ -44,6 +44,13 @@ pub fn service(s: &str) -> ServiceId {
 /// Extra stub behaviours for fault tests.
 async fn stub(request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_owned();
+    if path.starts_with("/rest-echo") {
+        // what the service was told: the client header(s) and the path it was called on
+        let clients: Vec<String> =
+            request.headers().get_all("x-road-client").iter().map(|v| v.to_str().unwrap_or("?").to_owned()).collect();
+        let body = serde_json::json!({"x-road-client": clients, "path": path}).to_string();
+        return response(StatusCode::OK, "application/json", body);
+    }
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     match path.as_str() {
         "/slow" => {
@@ -115,6 +122,9 @@ pub async fn world() -> World {
         store.add_rest_service(&payments, &format!("http://{is_addr}/sspf"), Some(&agencies::payments_openapi())).await.unwrap();
         store.add_endpoint(&payments, "GET", "/persons/*/payments").await.unwrap();
         store.grant(&payments, &caller, "GET", "/persons/*/payments").await.unwrap();
+        let whoami = provider.service("whoami", None).unwrap();
+        store.add_rest_service(&whoami, &format!("http://{stub_addr}/rest-echo"), None).await.unwrap();
+        store.grant(&whoami, &caller, "*", "/**").await.unwrap();
         // a service nobody may call
         store
             .add_wsdl(&provider, "test", &op_wsdl(&format!("http://{stub_addr}/echo"), "secretOp"), None)
