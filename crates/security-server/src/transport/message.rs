@@ -209,6 +209,31 @@ mod tests {
         assert!(decode(&ok).unwrap_err().contains("trailing"));
     }
 
+    /// The worked example of docs/transport.md §14: the numbers printed there are these.
+    #[test]
+    fn worked_example_of_the_specification() {
+        let meta = r#"{"request_id":"0b5f3c1e-8a2d-4c6e-9f10-2a3b4c5d6e7f","nonce":"AAECAwQFBgcICQoLDA0ODw==","timestamp_ms":1767225600000,"sender":"AZ/GOV/1400000001/ss1","client":"AZ/GOV/1400000001/portal","service":"AZ/GOV/1400000003/insurance/payments","protocol":"rest"}"#;
+        let parsed: RequestMeta = serde_json::from_str(meta).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), meta, "our serialisation is the documented one");
+        let message = "GET\r\n/persons/5ZX7K2P/payments?year=2025\r\naccept:*/*\r\nx-road-client:AZ/GOV/1400000001/portal\r\n\
+x-road-id:7c1d4f2a-0e3b-4a59-b6c8-d9e0f1a2b3c4\r\nx-road-request-id:0b5f3c1e-8a2d-4c6e-9f10-2a3b4c5d6e7f\r\n";
+        assert_eq!((meta.len(), message.len()), (253, 198));
+        let d = digest(meta.as_bytes(), message.as_bytes(), b"");
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        assert_eq!(hex(&d), "e50d584e900d39c18b3056f50f231637c5ed186ba587a4f14dee94760594338b");
+        let (root, _) = egov_pki::batch::build(&[d]);
+        assert_eq!(hex(&root), "dde38ccbe7dbd8dbbc7b795503113f36a46ea53425ab1af8d630c1b685d0e029");
+        assert_eq!(STANDARD.encode(d), "5Q1YTpANOcGLMFb1DyMWN8XtGGulh6TxTe6UdgWUM4s=");
+        assert_eq!(
+            egov_xroad::hash::rest_request_hash(message.as_bytes(), None),
+            "ubCUhumlTzCZKIlHQMQ8t0cCDN9s5rhAFf6I39eBlq3rMpV3E8hJ3YJ+u8sFLaiWKKkR/xvhnUl3Axfx2iosfg=="
+        );
+        let framed = encode(meta.as_bytes(), message.as_bytes(), b"", b"{}");
+        assert_eq!(&framed[..8], &[0x45, 0x47, 0x54, 0x31, 0, 0, 0, 0xfd]);
+        assert_eq!(&framed[0x105..0x109], &[0, 0, 0, 0xc6]);
+        assert_eq!(&framed[0x1cf..0x1d3], &[0, 0, 0, 0]);
+    }
+
     proptest! {
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
