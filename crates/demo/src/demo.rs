@@ -62,9 +62,9 @@ pub fn participants() -> anyhow::Result<Vec<ParticipantSpec>> {
 
 /// Runs the demo until `shutdown` completes.
 pub async fn run(options: DemoOptions, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let data_dir = match options.data_dir {
-        Some(d) => d,
-        None => crate::federation::scratch_dir()?,
+    let (data_dir, scratch) = match options.data_dir {
+        Some(d) => (d, false),
+        None => (crate::federation::scratch_dir()?, true),
     };
     std::fs::create_dir_all(&data_dir)?;
     let demo = start(&data_dir).await?;
@@ -73,6 +73,10 @@ pub async fn run(options: DemoOptions, shutdown: impl Future<Output = ()>) -> an
     println!("stopping the demo federation…");
     demo.federation.stop().await;
     demo.agencies_shutdown.trigger();
+    if scratch {
+        // nothing the user asked to keep: leave no keys or databases behind
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
     println!("stopped");
     Ok(())
 }
