@@ -1,7 +1,7 @@
 //! The state one security server shares between its two sides, and the consumer-side step
 //! that every request takes: sign, send to the provider's security server, verify the answer.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -39,33 +39,7 @@ impl Default for Timeouts {
 }
 
 /// The federation directory as currently trusted, shared and replaceable.
-#[derive(Debug, Clone)]
-pub struct DirectoryHandle {
-    current: Arc<RwLock<Arc<Directory>>>,
-}
-
-impl DirectoryHandle {
-    /// Wraps a directory.
-    pub fn new(directory: Directory) -> Self {
-        Self { current: Arc::new(RwLock::new(Arc::new(directory))) }
-    }
-
-    /// The current directory.
-    pub fn get(&self) -> Arc<Directory> {
-        match self.current.read() {
-            Ok(d) => d.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    /// Replaces the directory.
-    pub fn set(&self, directory: Directory) {
-        match self.current.write() {
-            Ok(mut d) => *d = Arc::new(directory),
-            Err(p) => *p.into_inner() = Arc::new(directory),
-        }
-    }
-}
+pub type DirectoryHandle = crate::shared::Shared<Directory>;
 
 /// Everything the message path needs.
 #[derive(Debug)]
@@ -130,6 +104,28 @@ impl Gateway {
             backend: Backend::new(),
             timeouts,
         })
+    }
+
+    /// Metadata of a new request from this server: fresh request id, nonce and timestamp.
+    pub fn request_meta(
+        &self,
+        client: egov_xroad::ClientId,
+        service: egov_xroad::ServiceId,
+        protocol: message::Protocol,
+        content_type: Option<String>,
+        soap_action: Option<String>,
+    ) -> RequestMeta {
+        RequestMeta {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            nonce: message::new_nonce(),
+            timestamp_ms: message::now_ms(),
+            sender: self.id.clone(),
+            client,
+            service,
+            protocol,
+            content_type,
+            soap_action,
+        }
     }
 
     /// Installs a new directory (revocations take effect immediately).

@@ -83,6 +83,26 @@ impl Shutdown {
     }
 }
 
+/// The next connection (TCP_NODELAY set), or `None` once shutdown is requested. Accept
+/// errors (e.g. out of file descriptors) are logged and retried after a pause.
+async fn accept(listener: &TcpListener, shutdown: &mut Shutdown) -> Option<(tokio::net::TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    return Some((stream, peer));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
 /// Serves plain HTTP/1.1 on `listener` until shutdown: the information-system side.
 /// Slow clients are cut off: headers must arrive within `header_timeout`.
 pub async fn serve_http1<H, F>(listener: TcpListener, handler: H, header_timeout: Duration, mut shutdown: Shutdown)
@@ -91,18 +111,7 @@ where
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.wait() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
+        let Some((stream, peer)) = accept(&listener, &mut shutdown).await else { return };
         let handler = handler.clone();
         let mut conn_shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -140,18 +149,7 @@ pub async fn serve_tls_h2<H, F>(
 {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.wait() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
+        let Some((stream, peer)) = accept(&listener, &mut shutdown).await else { return };
         let acceptor = acceptor.clone();
         let handler = handler.clone();
         let mut conn_shutdown = shutdown.clone();

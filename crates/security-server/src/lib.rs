@@ -16,6 +16,7 @@ pub mod error;
 pub mod gateway;
 pub mod http;
 pub mod server_proxy;
+pub mod shared;
 pub mod transport;
 
 use std::net::SocketAddr;

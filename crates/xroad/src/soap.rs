@@ -147,17 +147,7 @@ impl XRoadHeader {
     /// caller must bind (see [`build_envelope`]).
     pub fn write_xml(&self, out: &mut String) {
         write_client(out, "client", &self.client);
-        out.push_str("<xrd:service id:objectType=\"SERVICE\">");
-        write_id_parts(out, self.service.provider());
-        out.push_str("<id:serviceCode>");
-        escape_text(self.service.service_code(), out);
-        out.push_str("</id:serviceCode>");
-        if let Some(v) = self.service.version() {
-            out.push_str("<id:serviceVersion>");
-            escape_text(v, out);
-            out.push_str("</id:serviceVersion>");
-        }
-        out.push_str("</xrd:service>");
+        write_service(out, "service", &self.service);
         push_text_element(out, "xrd:id", &self.id);
         if let Some(h) = &self.request_hash {
             out.push_str("<xrd:requestHash algorithmId=\"");
@@ -182,7 +172,23 @@ impl XRoadHeader {
     }
 }
 
-fn write_client(out: &mut String, element: &str, id: &ClientId) {
+/// Writes `<xrd:{element} id:objectType="SERVICE">` with the service's identifier parts.
+pub fn write_service(out: &mut String, element: &str, service: &ServiceId) {
+    out.push_str("<xrd:");
+    out.push_str(element);
+    out.push_str(" id:objectType=\"SERVICE\">");
+    write_id_parts(out, service.provider());
+    push_text_element(out, "id:serviceCode", service.service_code());
+    if let Some(v) = service.version() {
+        push_text_element(out, "id:serviceVersion", v);
+    }
+    out.push_str("</xrd:");
+    out.push_str(element);
+    out.push('>');
+}
+
+/// Writes `<xrd:{element} id:objectType="MEMBER|SUBSYSTEM">` with the identifier parts.
+pub fn write_client(out: &mut String, element: &str, id: &ClientId) {
     out.push_str("<xrd:");
     out.push_str(element);
     out.push_str(" id:objectType=\"");
@@ -194,7 +200,8 @@ fn write_client(out: &mut String, element: &str, id: &ClientId) {
     out.push('>');
 }
 
-fn write_id_parts(out: &mut String, id: &ClientId) {
+/// Writes the `id:` parts of a member or subsystem identifier (prefix `id` must be bound).
+pub fn write_id_parts(out: &mut String, id: &ClientId) {
     push_text_element(out, "id:xRoadInstance", id.instance());
     push_text_element(out, "id:memberClass", id.member_class());
     push_text_element(out, "id:memberCode", id.member_code());

@@ -11,7 +11,7 @@ use super::soap::fault_response;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::http::{Body, query_param, response};
-use crate::transport::message::{self, Protocol, RequestMeta};
+use crate::transport::message::Protocol;
 
 /// `GET /listClients[?xRoadInstance=…]`: members and subsystems of the federation, XML by
 /// default, JSON when `Accept` asks for it.
@@ -47,17 +47,9 @@ pub fn list_clients(gateway: &Gateway, request: Request<Incoming>) -> Response<B
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><xrd:clientList xmlns:xrd=\"http://x-road.eu/xsd/xroad.xsd\" xmlns:id=\"http://x-road.eu/xsd/identifiers\">",
     );
     for (c, name) in &clients {
-        xml.push_str(&format!("<xrd:member><xrd:id id:objectType=\"{}\">", c.object_type()));
-        xml.push_str(&format!(
-            "<id:xRoadInstance>{}</id:xRoadInstance><id:memberClass>{}</id:memberClass><id:memberCode>{}</id:memberCode>",
-            escaped(c.instance()),
-            escaped(c.member_class()),
-            escaped(c.member_code())
-        ));
-        if let Some(s) = c.subsystem_code() {
-            xml.push_str(&format!("<id:subsystemCode>{}</id:subsystemCode>", escaped(s)));
-        }
-        xml.push_str(&format!("</xrd:id><xrd:name>{}</xrd:name></xrd:member>", escaped(name)));
+        xml.push_str("<xrd:member>");
+        soap::write_client(&mut xml, "id", c);
+        xml.push_str(&format!("<xrd:name>{}</xrd:name></xrd:member>", escaped(name)));
     }
     xml.push_str("</xrd:clientList>");
     response(StatusCode::OK, "text/xml; charset=utf-8", xml)
@@ -98,17 +90,13 @@ async fn fetch_wsdl(gateway: &Gateway, query: Option<&str>) -> Result<Response<B
     }
     body.push_str("</xrd:getWsdl>");
     let envelope = soap::build_envelope(&header, &body);
-    let meta = RequestMeta {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        nonce: message::new_nonce(),
-        timestamp_ms: message::now_ms(),
-        sender: gateway.id.clone(),
-        client: header.client.clone(),
-        service: header.service.clone(),
-        protocol: Protocol::Soap,
-        content_type: Some("text/xml; charset=utf-8".into()),
-        soap_action: None,
-    };
+    let meta = gateway.request_meta(
+        header.client.clone(),
+        header.service.clone(),
+        Protocol::Soap,
+        Some("text/xml; charset=utf-8".into()),
+        None,
+    );
     let answer = gateway.exchange(&meta, envelope.as_bytes(), b"", None).await?;
     let content_type = answer.meta.content_type.clone().unwrap_or_default();
     super::soap::check_response(&header, envelope.as_bytes(), &content_type, &answer.message)?;

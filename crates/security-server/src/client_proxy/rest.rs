@@ -11,7 +11,7 @@ use egov_xroad::rest::{self, RestTarget};
 use crate::error::{GatewayError, Origin};
 use crate::gateway::Gateway;
 use crate::http::{Body, read_body, response};
-use crate::transport::message::{self, Protocol, RequestMeta};
+use crate::transport::message::Protocol;
 
 /// Handles one REST request; failures become JSON (or XML) errors with `X-Road-Error`.
 pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
@@ -53,7 +53,9 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         ));
     }
     let method = request.method().clone();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let meta = gateway.request_meta(client.clone(), target.service.clone(), Protocol::Rest, content_type, None);
+    let request_id = meta.request_id.clone();
     let message_id = request
         .headers()
         .get(rest::HEADER_ID)
@@ -70,7 +72,6 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
     headers.push((rest::HEADER_CLIENT.to_owned(), client.to_string().into_bytes()));
     headers.push((rest::HEADER_ID.to_owned(), message_id.clone().into_bytes()));
     headers.push((rest::HEADER_REQUEST_ID.to_owned(), request_id.clone().into_bytes()));
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let limit = gateway.directory.get().limits().max_request_bytes;
     let body = read_body(request.into_body(), limit, gateway.timeouts.client_body).await?;
     let header_part = rest::request_header_part(
@@ -78,17 +79,6 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         &target.forwarded_path_and_query(),
         headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
     );
-    let meta = RequestMeta {
-        request_id: request_id.clone(),
-        nonce: message::new_nonce(),
-        timestamp_ms: message::now_ms(),
-        sender: gateway.id.clone(),
-        client: client.clone(),
-        service: target.service.clone(),
-        protocol: Protocol::Rest,
-        content_type,
-        soap_action: None,
-    };
     let answer = gateway.exchange(&meta, &header_part, &body, None).await?;
     let (status_line, reason, response_headers) = rest::parse_header_part(&answer.message)
         .ok_or_else(|| GatewayError::InconsistentResponse("malformed REST response header part".into()))?;

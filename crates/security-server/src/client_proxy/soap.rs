@@ -9,7 +9,7 @@ use egov_xroad::soap::{self, SoapResponse};
 use crate::error::{GatewayError, Origin};
 use crate::gateway::Gateway;
 use crate::http::{Body, read_body, response};
-use crate::transport::message::{self, Protocol, RequestMeta};
+use crate::transport::message::Protocol;
 
 /// Handles one SOAP request; every failure becomes a SOAP Fault with HTTP 200.
 pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
@@ -52,17 +52,7 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         ));
     }
     check_target_server(gateway, header)?;
-    let meta = RequestMeta {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        nonce: message::new_nonce(),
-        timestamp_ms: message::now_ms(),
-        sender: gateway.id.clone(),
-        client: header.client.clone(),
-        service: header.service.clone(),
-        protocol: Protocol::Soap,
-        content_type: Some(content_type),
-        soap_action,
-    };
+    let meta = gateway.request_meta(header.client.clone(), header.service.clone(), Protocol::Soap, Some(content_type), soap_action);
     let answer = gateway.exchange(&meta, &bytes, b"", header.security_server.as_ref()).await?;
     let answer_type = answer.meta.content_type.clone().unwrap_or_else(|| "text/xml; charset=utf-8".into());
     check_response(header, &bytes, &answer_type, &answer.message)?;

@@ -66,13 +66,29 @@ impl ConfStore {
 
     /// Registers a member or subsystem as hosted by this security server.
     pub async fn add_client(&self, client: &ClientId) -> Result<(), ConfError> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let exists = sqlx::query("SELECT 1 FROM clients WHERE id = $1").bind(client.to_string()).fetch_optional(&mut *tx).await?;
         if exists.is_none() {
             sqlx::query("INSERT INTO clients (id) VALUES ($1)").bind(client.to_string()).execute(&mut *tx).await?;
             Self::bump(&mut tx).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn require_group<'c>(
+        tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+        owner: &ClientId,
+        code: &str,
+    ) -> Result<(), ConfError> {
+        let exists = sqlx::query("SELECT 1 FROM local_groups WHERE client_id = $1 AND code = $2")
+            .bind(owner.to_string())
+            .bind(code)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if exists.is_none() {
+            return Err(ConfError::NotFound(format!("local group {code} of {owner} does not exist")));
+        }
         Ok(())
     }
 
@@ -103,7 +119,7 @@ impl ConfStore {
         for op in &info.operations {
             services.push(client.service(&op.name, op.version.as_deref()).map_err(|e| ConfError::Invalid(format!("operation '{}': {e}", op.name)))?);
         }
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         Self::require_client(&mut tx, client).await?;
         let row = sqlx::query(
             "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, 'wsdl', $2, $3) RETURNING id",
@@ -135,7 +151,7 @@ impl ConfStore {
                 .map_err(|e| ConfError::Invalid(format!("the OpenAPI document is not valid JSON: {e}")))?;
         }
         let kind = if openapi.is_some() { DescriptionKind::OpenApi } else { DescriptionKind::Rest };
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         Self::require_client(&mut tx, service.provider()).await?;
         let row = sqlx::query("INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(service.provider().to_string())
@@ -154,7 +170,7 @@ impl ConfStore {
     /// Declares a REST endpoint of a service (shown by `listMethods`).
     pub async fn add_endpoint(&self, service: &ServiceId, method: &str, path: &str) -> Result<(), ConfError> {
         let (method, path) = check_endpoint(method, path)?;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         require_service(&mut tx, service).await?;
         sqlx::query("INSERT INTO endpoints (client_id, service_code, method, path) VALUES ($1, $2, $3, $4)")
             .bind(service.provider().to_string())
@@ -170,7 +186,7 @@ impl ConfStore {
 
     /// Sets or clears a per-service timeout.
     pub async fn set_timeout(&self, service: &ServiceId, timeout_ms: Option<u64>) -> Result<(), ConfError> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         require_service(&mut tx, service).await?;
         sqlx::query("UPDATE services SET timeout_ms = $1 WHERE client_id = $2 AND service_code = $3")
             .bind(timeout_ms.map(|t| t as i64))
@@ -185,7 +201,7 @@ impl ConfStore {
 
     /// Disables (with a notice shown to callers) or re-enables a service's description.
     pub async fn set_disabled(&self, service: &ServiceId, notice: Option<&str>) -> Result<(), ConfError> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         require_service(&mut tx, service).await?;
         sqlx::query(
             "UPDATE service_descriptions SET disabled_notice = $1 WHERE id IN \
@@ -204,7 +220,7 @@ impl ConfStore {
     /// Creates a local group owned by a hosted subsystem.
     pub async fn add_local_group(&self, owner: &ClientId, code: &str, description: &str) -> Result<(), ConfError> {
         egov_xroad::id::validate_part("groupCode", code).map_err(|e| ConfError::Invalid(e.to_string()))?;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         Self::require_client(&mut tx, owner).await?;
         sqlx::query("INSERT INTO local_groups (client_id, code, description) VALUES ($1, $2, $3)")
             .bind(owner.to_string())
@@ -219,15 +235,8 @@ impl ConfStore {
 
     /// Adds a member or subsystem to a local group.
     pub async fn add_group_member(&self, owner: &ClientId, code: &str, member: &ClientId) -> Result<(), ConfError> {
-        let mut tx = self.db.pool().begin().await?;
-        let exists = sqlx::query("SELECT 1 FROM local_groups WHERE client_id = $1 AND code = $2")
-            .bind(owner.to_string())
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(ConfError::NotFound(format!("local group {code} of {owner} does not exist")));
-        }
+        let mut tx = self.db.begin_write().await?;
+        Self::require_group(&mut tx, owner, code).await?;
         sqlx::query("INSERT INTO local_group_members (client_id, group_code, member_id) VALUES ($1, $2, $3)")
             .bind(owner.to_string())
             .bind(code)
@@ -243,17 +252,10 @@ impl ConfStore {
     /// paths matching `path` (`*`, `/**` for the whole service).
     pub async fn grant(&self, service: &ServiceId, subject: &Subject, method: &str, path: &str) -> Result<(), ConfError> {
         let (method, path) = check_endpoint(method, path)?;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         require_service(&mut tx, service).await?;
         if let Subject::LocalGroup(g) = subject {
-            let exists = sqlx::query("SELECT 1 FROM local_groups WHERE client_id = $1 AND code = $2")
-                .bind(service.provider().to_string())
-                .bind(g)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Err(ConfError::NotFound(format!("local group {g} of {} does not exist", service.provider())));
-            }
+            Self::require_group(&mut tx, service.provider(), g).await?;
         }
         let exists = sqlx::query(
             "SELECT 1 FROM access_rights WHERE client_id = $1 AND service_code = $2 AND subject = $3 AND method = $4 AND path = $5",
@@ -289,7 +291,7 @@ impl ConfStore {
         method: Option<&str>,
         path: Option<&str>,
     ) -> Result<u64, ConfError> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let done = sqlx::query(
             "DELETE FROM access_rights WHERE client_id = $1 AND service_code = $2 AND subject = $3 \
              AND ($4 IS NULL OR method = $4) AND ($5 IS NULL OR path = $5)",

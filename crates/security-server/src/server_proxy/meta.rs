@@ -50,30 +50,11 @@ pub(crate) fn soap(gateway: &Gateway, request: &Accepted<'_>, parsed: &SoapMessa
     let caller = (code == "allowedMethods").then_some(&parsed.header.client);
     let mut body = format!("<xrd:{code}Response>");
     for entry in conf.list_services(provider, ServiceKind::Soap, caller) {
-        push_service_xml(&mut body, &entry.id);
+        soap::write_service(&mut body, "service", &entry.id);
     }
     body.push_str(&format!("</xrd:{code}Response>"));
     let envelope = soap::build_envelope(&header, &body);
     Ok(Some(Answer { content_type: Some("text/xml; charset=utf-8".into()), message: Bytes::from(envelope), body: Bytes::new() }))
-}
-
-fn push_service_xml(out: &mut String, id: &ServiceId) {
-    let p = id.provider();
-    out.push_str("<xrd:service id:objectType=\"SERVICE\">");
-    out.push_str(&format!(
-        "<id:xRoadInstance>{}</id:xRoadInstance><id:memberClass>{}</id:memberClass><id:memberCode>{}</id:memberCode>",
-        escaped(p.instance()),
-        escaped(p.member_class()),
-        escaped(p.member_code())
-    ));
-    if let Some(s) = p.subsystem_code() {
-        out.push_str(&format!("<id:subsystemCode>{}</id:subsystemCode>", escaped(s)));
-    }
-    out.push_str(&format!("<id:serviceCode>{}</id:serviceCode>", escaped(id.service_code())));
-    if let Some(v) = id.version() {
-        out.push_str(&format!("<id:serviceVersion>{}</id:serviceVersion>", escaped(v)));
-    }
-    out.push_str("</xrd:service>");
 }
 
 /// `serviceCode` and `serviceVersion` from a `getWsdl` body.
