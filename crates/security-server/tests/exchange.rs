@@ -29,7 +29,7 @@ async fn soap_and_rest_both_ways() {
         assert!(reply.body.contains("<pr:firstName>Aysel</pr:firstName>"), "{}", reply.body);
         // the provider's security server added the hash of exactly our bytes
         let hash = egov_xroad::hash::soap_request_hash(request.as_bytes());
-        assert!(reply.body.contains(&format!("requestHash algorithmId=\"{}\">{}<", hash.algorithm, hash.value)));
+        assert!(reply.body.contains(&format!("requestHash algorithmId=\"{}\" xmlns:xrd=\"http://x-road.eu/xsd/xroad.xsd\">{}<", hash.algorithm, hash.value)), "{}", reply.body);
         let parsed = match egov_xroad::soap::parse_response(reply.body.as_bytes()).unwrap() {
             egov_xroad::soap::SoapResponse::Message(m) => m,
             egov_xroad::soap::SoapResponse::Fault(f) => panic!("fault {f:?}"),

@@ -309,10 +309,16 @@ pub fn parse_response(bytes: &[u8]) -> Result<SoapResponse, SoapError> {
 /// Returns `bytes` with the provider's `requestHash` written right after the `id` element
 /// (as X-Road's provider security server does), replacing any `requestHash` the service
 /// itself put there.
+///
+/// The element declares its own namespace: the `id` element's prefix (or default namespace)
+/// may have been declared on `id` itself, and so be out of scope for a sibling.
 pub fn with_request_hash(bytes: &[u8], message: &SoapMessage, hash: &RequestHash) -> Vec<u8> {
-    let prefix = message.id_prefix.as_deref().map(|p| format!("{p}:")).unwrap_or_default();
+    let (prefix, declaration) = match message.id_prefix.as_deref() {
+        Some(p) => (format!("{p}:"), format!("xmlns:{p}=\"{XROAD_NS}\"")),
+        None => (String::new(), format!("xmlns=\"{XROAD_NS}\"")),
+    };
     let element = format!(
-        "<{prefix}requestHash algorithmId=\"{}\">{}</{prefix}requestHash>",
+        "<{prefix}requestHash algorithmId=\"{}\" {declaration}>{}</{prefix}requestHash>",
         escaped(&hash.algorithm),
         escaped(&hash.value)
     );

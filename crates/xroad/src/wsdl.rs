@@ -83,7 +83,7 @@ pub fn rewrite_address(wsdl: &str, location: &str) -> Result<String, WsdlError> 
     let mut ranges: Vec<std::ops::Range<usize>> = doc
         .descendants()
         .filter(|n| is(n, SOAP11_BINDING_NS, "address") || is(n, SOAP12_BINDING_NS, "address"))
-        .filter_map(|n| n.attribute_node("location").map(|a| a.range_value()))
+        .filter_map(|n| n.attribute_node("location").and_then(|a| value_range(wsdl, a.range())))
         .collect();
     ranges.sort_by_key(|r| r.start);
     let replacement = escaped(location);
@@ -96,6 +96,18 @@ pub fn rewrite_address(wsdl: &str, location: &str) -> Result<String, WsdlError> 
     }
     out.push_str(&wsdl[pos..]);
     Ok(out)
+}
+
+/// The value's byte range inside a whole-attribute range (`name = "value"`), found in the
+/// text itself: roxmltree's own `range_value` is wrong when more than 255 whitespace
+/// characters surround `=` (found by the `wsdl` fuzz target).
+fn value_range(text: &str, attribute: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+    let attr = text.get(attribute.clone())?;
+    let eq = attr.find('=')?;
+    let open = eq + 1 + attr[eq + 1..].find(['"', '\''])?;
+    let quote = attr[open..].chars().next()?;
+    let close = open + 1 + attr[open + 1..].find(quote)?;
+    Some(attribute.start + open + 1..attribute.start + close)
 }
 
 fn is(n: &roxmltree::Node<'_, '_>, ns: &str, local: &str) -> bool {
@@ -128,6 +140,16 @@ mod tests {
         let out = rewrite_address(WSDL, XROAD_ENDPOINT_PLACEHOLDER).unwrap();
         assert!(out.contains(r#"location="http://example.org/xroad-endpoint""#));
         assert!(!out.contains("10.0.0.5"));
+    }
+
+    #[test]
+    fn rewrites_address_whatever_the_spacing() {
+        let spaced = include_str!("../../../fuzz/regressions/wsdl_spaces_around_eq.xml");
+        let out = rewrite_address(spaced, XROAD_ENDPOINT_PLACEHOLDER).unwrap();
+        assert_eq!(parse(&out).unwrap().address.as_deref(), Some(XROAD_ENDPOINT_PLACEHOLDER));
+        let single = WSDL.replace("location=\"http://10.0.0.5/real\"", "location = 'http://10.0.0.5/real'");
+        let out = rewrite_address(&single, XROAD_ENDPOINT_PLACEHOLDER).unwrap();
+        assert_eq!(parse(&out).unwrap().address.as_deref(), Some(XROAD_ENDPOINT_PLACEHOLDER));
     }
 
     #[test]

@@ -127,13 +127,34 @@ fn request_hash_goes_right_after_id_and_replaces_any_existing_one() {
     };
     let hash = RequestHash { algorithm: crate::hash::SHA512_URI.into(), value: "QUJD".into() };
     let out = String::from_utf8(with_request_hash(xml.as_bytes(), &m, &hash)).unwrap();
-    assert!(out.contains("<x:id>m-1</x:id><x:requestHash algorithmId=\"http://www.w3.org/2001/04/xmlenc#sha512\">QUJD</x:requestHash>"));
+    assert!(out.contains(
+        "<x:id>m-1</x:id><x:requestHash algorithmId=\"http://www.w3.org/2001/04/xmlenc#sha512\" xmlns:x=\"http://x-road.eu/xsd/xroad.xsd\">QUJD</x:requestHash>"
+    ));
     assert!(!out.contains("bogus"));
     let reparsed = match parse_response(out.as_bytes()).unwrap() {
         SoapResponse::Message(m) => m,
         SoapResponse::Fault(_) => panic!("not a fault"),
     };
     assert_eq!(reparsed.header.request_hash.unwrap().value, "QUJD");
+}
+
+/// Found by the `soap_request` fuzz target's property: the namespace of `id` may be declared
+/// on `id` itself, out of scope for the inserted sibling.
+#[test]
+fn request_hash_survives_locally_declared_namespaces() {
+    let local_prefix = include_str!("../../../../fuzz/regressions/soap_id_local_prefix.xml");
+    let default_ns = local_prefix
+        .replace("<x:id xmlns:x=\"http://x-road.eu/xsd/xroad.xsd\">m-1</x:id>", "<id xmlns=\"http://x-road.eu/xsd/xroad.xsd\">m-1</id>");
+    assert_ne!(default_ns, local_prefix);
+    for xml in [local_prefix.to_owned(), default_ns] {
+        let m = parse_request(xml.as_bytes()).unwrap();
+        let hash = RequestHash { algorithm: crate::hash::SHA512_URI.into(), value: "QUJD".into() };
+        let out = with_request_hash(xml.as_bytes(), &m, &hash);
+        match parse_response(&out).unwrap() {
+            SoapResponse::Message(r) => assert_eq!(r.header.request_hash.unwrap().value, "QUJD"),
+            SoapResponse::Fault(_) => panic!("not a fault"),
+        }
+    }
 }
 
 #[test]
