@@ -341,8 +341,16 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let keys = load_keys(keys_dir)?;
     let directory = Directory::load(directory_path)?;
-    if directory.server(&id).is_none() {
+    let Some(entry) = directory.server(&id) else {
         bail!("security server {id} is not in the federation directory {}", directory_path.display());
+    };
+    let own_hash = egov_globalconf::hash_hex(&egov_pki::cert_sha256(&keys.auth_cert));
+    if own_hash != entry.auth_cert_sha256 {
+        bail!(
+            "the authentication certificate in {} (SHA-256 {own_hash}) is not the one registered for {id} ({});              other security servers would refuse this server",
+            keys_dir.display(),
+            entry.auth_cert_sha256
+        );
     }
     let store = ConfStore::open(db).await.with_context(|| format!("opening {db}"))?;
     let settings = Settings {

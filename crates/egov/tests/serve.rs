@@ -69,6 +69,18 @@ fn separate_processes_exchange_through_egov_ss_serve() {
     ss(&justice_db, &["acl", "grant", "--service", "AZ/GOV/1400000002/population-registry/getPersonByFin", "--subject", "AZ/GOV/1400000001/portal"]);
     ss(&portal_db, &["client", "add", "AZ/GOV/1400000001/portal"]);
 
+    // keys of another server are refused before anything listens
+    let out = egov()
+        .args(["ss", "serve", "--id", "AZ/GOV/1400000001/ss-portal", "--keys-dir"])
+        .arg(dir.path().join("ministry-of-justice"))
+        .arg("--directory")
+        .arg(dir.path().join("directory.json"))
+        .args(["--client-listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:0", "--db", &portal_db])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not the one registered"), "{}", String::from_utf8_lossy(&out.stderr));
+
     // 4. run them
     let serve = |id: &str, name: &str, db: &str| -> (Proc, String) {
         let mut child = egov()

@@ -14,6 +14,7 @@ use crate::{CertProfile, KeyAlgorithm, PkiError};
 
 const OID_ED25519: &str = "1.3.101.112";
 const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+const OID_P256: &str = "1.2.840.10045.3.1.7";
 
 /// What a verified certificate says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +130,13 @@ fn describe(cert: &X509Certificate<'_>, sha256: [u8; 32]) -> Result<VerifiedCert
     let spki = cert.public_key();
     let key_algorithm = match spki.algorithm.algorithm.to_id_string().as_str() {
         OID_ED25519 => KeyAlgorithm::Ed25519,
-        OID_EC_PUBLIC_KEY => KeyAlgorithm::EcdsaP256,
+        OID_EC_PUBLIC_KEY => {
+            let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
+            if curve.as_deref() != Some(OID_P256) {
+                return Err(PkiError::WrongProfile(format!("unsupported elliptic curve {curve:?}, expected P-256")));
+            }
+            KeyAlgorithm::EcdsaP256
+        }
         other => return Err(PkiError::WrongProfile(format!("unsupported public key algorithm {other}"))),
     };
     Ok(VerifiedCert {
