@@ -9,6 +9,7 @@
 //! answer cannot hide the requests queued behind it.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! and the benchmark too) and the demo agencies' information systems.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod agencies;
 pub mod demo;

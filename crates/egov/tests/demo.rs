@@ -1,6 +1,8 @@
 //! `egov demo` end to end, as a user runs it: the binary starts, writes demo.json, answers
 //! a third-party SOAP client (zeep) and plain HTTP REST calls, and stops cleanly on SIGTERM.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

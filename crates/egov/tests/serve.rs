@@ -2,6 +2,8 @@
 //! with keys from PEM files and the federation directory from JSON, configured with
 //! `egov ss …` commands, exchanging a SOAP request end to end.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

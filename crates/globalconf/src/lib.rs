@@ -9,6 +9,7 @@
 //! their configuration anchor before use. Lookups used on every message are indexed.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -8,6 +8,7 @@
 //! request before the client sees it. ARCHITECTURE.md walks this path file by file.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod backend;
 pub mod client_proxy;

@@ -2,6 +2,8 @@
 //! ways, meta services, and one test per kind of bad input with the fault it must produce
 //! (TT-2.2.1, TT-2.2.3, TT-2.2.4, TT-5.1, TT-5.2, TT-5.3, TT-6.2, TT-6.3).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod common;
 
 use std::time::{Duration, Instant};

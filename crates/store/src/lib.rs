@@ -4,6 +4,7 @@
 //! with sqlx's migrator at start-up.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 use std::str::FromStr;
 

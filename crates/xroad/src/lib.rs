@@ -6,6 +6,7 @@
 //! caller), TT-2.2.3 (REST path normalisation for access rights).
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod fault;
 pub mod hash;

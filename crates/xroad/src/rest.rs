@@ -227,9 +227,20 @@ fn push_headers<'a>(out: &mut Vec<u8>, headers: impl IntoIterator<Item = (&'a st
     }
 }
 
+/// A parsed header part: for a request, method and path; for a response, status and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderPart {
+    /// Line 1: the method, or the status code.
+    pub first: String,
+    /// Line 2: the path and query, or the reason phrase.
+    pub second: String,
+    /// The headers, names as written, values as bytes.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
 /// Parses a serialised header part back into its first two lines and headers.
 /// Used by the provider's security server to rebuild the request it forwards.
-pub fn parse_header_part(bytes: &[u8]) -> Option<(String, String, Vec<(String, Vec<u8>)>)> {
+pub fn parse_header_part(bytes: &[u8]) -> Option<HeaderPart> {
     let text = bytes;
     let mut lines = text.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let first = String::from_utf8(lines.next()?.to_vec()).ok()?;
@@ -243,7 +254,7 @@ pub fn parse_header_part(bytes: &[u8]) -> Option<(String, String, Vec<(String, V
         let name = String::from_utf8(line[..colon].to_vec()).ok()?;
         headers.push((name, line[colon + 1..].to_vec()));
     }
-    Some((first, second, headers))
+    Some(HeaderPart { first, second, headers })
 }
 
 #[cfg(test)]
@@ -299,9 +310,9 @@ mod tests {
             [("accept", b"application/json".as_slice()), ("host", b"leak".as_slice())],
         );
         assert_eq!(part, b"GET\r\n/persons/1?x=y\r\naccept:application/json\r\n");
-        let (m, p, h) = parse_header_part(&part).unwrap();
-        assert_eq!((m.as_str(), p.as_str()), ("GET", "/persons/1?x=y"));
-        assert_eq!(h, vec![("accept".to_owned(), b"application/json".to_vec())]);
+        let parsed = parse_header_part(&part).unwrap();
+        assert_eq!((parsed.first.as_str(), parsed.second.as_str()), ("GET", "/persons/1?x=y"));
+        assert_eq!(parsed.headers, vec![("accept".to_owned(), b"application/json".to_vec())]);
     }
 
     proptest! {

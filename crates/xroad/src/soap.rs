@@ -273,7 +273,7 @@ pub struct SoapMessage {
 #[derive(Debug, Clone)]
 pub enum SoapResponse {
     /// A normal X-Road response.
-    Message(SoapMessage),
+    Message(Box<SoapMessage>),
     /// A SOAP Fault, passed to the client unchanged.
     Fault(SoapFault),
 }
@@ -303,7 +303,7 @@ pub fn parse_response(bytes: &[u8]) -> Result<SoapResponse, SoapError> {
     if let Some(Body::Fault(f)) = &raw.body {
         return Ok(SoapResponse::Fault(f.clone()));
     }
-    Ok(SoapResponse::Message(raw.into_message()?))
+    Ok(SoapResponse::Message(Box::new(raw.into_message()?)))
 }
 
 /// Returns `bytes` with the provider's `requestHash` written right after the `id` element

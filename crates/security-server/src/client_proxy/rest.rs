@@ -80,9 +80,8 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
     );
     let answer = gateway.exchange(&meta, &header_part, &body, None).await?;
-    let (status_line, reason, response_headers) = rest::parse_header_part(&answer.message)
+    let rest::HeaderPart { first: status_line, headers: response_headers, .. } = rest::parse_header_part(&answer.message)
         .ok_or_else(|| GatewayError::InconsistentResponse("malformed REST response header part".into()))?;
-    let _ = reason;
     let status = status_line
         .parse::<u16>()
         .ok()

@@ -12,7 +12,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 
 pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<Answer, GatewayError> {
-    let (method, path_and_query, headers) = rest::parse_header_part(request.message)
+    let rest::HeaderPart { first: method, second: path_and_query, headers } = rest::parse_header_part(request.message)
         .ok_or_else(|| GatewayError::BadRequest("malformed REST request header part".into()))?;
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| GatewayError::BadRequest(format!("bad method '{method}'")))?;
     // the path is appended to the service's base URL: it must not be able to change the host

@@ -114,11 +114,19 @@ pub enum SignatureError {
     BadValue,
 }
 
+/// A batch root whose signature verified, with the signer's certificate hash; the map value
+/// is the signature value that verified.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct VerifiedRoot {
+    certificate: [u8; 32],
+    root: Digest,
+}
+
 /// Verifies signature blocks against the trust store.
 #[derive(Debug)]
 pub struct SignatureVerifier {
     trust: Arc<TrustStore>,
-    verified_roots: Mutex<HashMap<([u8; 32], Digest), Vec<u8>>>,
+    verified_roots: Mutex<HashMap<VerifiedRoot, Vec<u8>>>,
 }
 
 impl SignatureVerifier {
@@ -154,7 +162,7 @@ impl SignatureVerifier {
             return Err(SignatureError::Malformed("batch proof is too long".into()));
         }
         let root = batch::root_from_proof(digest, &block.proof).ok_or(SignatureError::Malformed("bad batch proof".into()))?;
-        let key = (signer.sha256, root);
+        let key = VerifiedRoot { certificate: signer.sha256, root };
         let cached = self.verified_roots.lock().ok().and_then(|c| c.get(&key).map(|v| *v == value)).unwrap_or(false);
         if !cached {
             egov_pki::signature::verify(signer.key_algorithm, &signer.public_key, &signing_input(&root), &value)

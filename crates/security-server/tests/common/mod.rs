@@ -1,6 +1,8 @@
 //! A two-server federation on loopback for the integration tests, with a stub information
 //! system behind each server, and small HTTP helpers.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
