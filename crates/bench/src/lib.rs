@@ -81,7 +81,10 @@ pub async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<()> {
     if args.gateway_only {
         let gateway = closed_loop(setup.gateway_url, body.clone(), args.concurrency, duration).await;
         setup.stop().await;
-        println!("gateway only: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", gateway.rps, gateway.p50_ms, gateway.p99_ms, gateway.errors);
+        println!(
+            "gateway only: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+            gateway.rps, gateway.p50_ms, gateway.p99_ms, gateway.errors
+        );
         return Ok(());
     }
     let baseline = closed_loop(setup.baseline_url, body.clone(), args.concurrency, duration).await;
@@ -108,7 +111,12 @@ pub async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<()> {
         });
         println!("{out}");
     } else {
-        println!("gateway benchmark: {} s per phase, {} concurrent clients, {}-byte SOAP request", args.duration, args.concurrency, body.len());
+        println!(
+            "gateway benchmark: {} s per phase, {} concurrent clients, {}-byte SOAP request",
+            args.duration,
+            args.concurrency,
+            body.len()
+        );
         println!("{:<44} {:>10} {:>9} {:>9} {:>7}", "path", "req/s", "p50 ms", "p99 ms", "errors");
         let row = |name: &str, r: &PhaseResult| {
             println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", name, r.rps, r.p50_ms, r.p99_ms, r.errors);
@@ -120,7 +128,11 @@ pub async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<()> {
         println!("ratio gateway/baseline: {ratio:.2}; p99 added at {} req/s: {added:.2} ms", args.rate);
     }
     if gateway.completed == 0 || gateway.errors > gateway.completed / 100 {
-        anyhow::bail!("the gateway path failed: {} errors in {} requests", gateway.errors, gateway.completed + gateway.errors);
+        anyhow::bail!(
+            "the gateway path failed: {} errors in {} requests",
+            gateway.errors,
+            gateway.completed + gateway.errors
+        );
     }
     Ok(())
 }
@@ -154,8 +166,7 @@ impl Setup {
         let federation = fed.start(move |s| egov_store::sqlite_url(&root.join(format!("{}.db", s.spec.name)))).await?;
         let provider_store = federation.store(1);
         let provider: egov_xroad::ClientId = "BENCH/GOV/2/provider".parse()?;
-        let wsdl = egov_demo::agencies::population_wsdl(&format!("http://{stub}/"))
-            .replace("getPersonByFin", "echo");
+        let wsdl = egov_demo::agencies::population_wsdl(&format!("http://{stub}/")).replace("getPersonByFin", "echo");
         provider_store.add_wsdl(&provider, "bench", &wsdl, None).await?;
         let service = provider.service("echo", Some("v1"))?;
         provider_store.grant(&service, &Subject::Client("BENCH/GOV/1/client".parse()?), "*", "/**").await?;

@@ -169,7 +169,9 @@ async fn handle(request: Request<Incoming>, location: Arc<String>) -> Response<B
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     match (request.method().clone(), path.as_str()) {
-        (Method::GET, "/population/wsdl") => response(StatusCode::OK, "text/xml; charset=utf-8", population_wsdl(&location)),
+        (Method::GET, "/population/wsdl") => {
+            response(StatusCode::OK, "text/xml; charset=utf-8", population_wsdl(&location))
+        }
         (Method::POST, "/population") => match request.into_body().collect().await {
             Ok(body) => population(&body.to_bytes()),
             Err(_) => response(StatusCode::BAD_REQUEST, "text/plain", "unreadable body"),
@@ -191,12 +193,14 @@ fn population(body: &Bytes) -> Response<Body> {
     };
     let fin = std::str::from_utf8(body)
         .ok()
-        .and_then(|t| roxmltree::Document::parse(t).ok().and_then(|d| {
-            d.descendants()
-                .find(|n| n.is_element() && n.tag_name().name() == "fin")
-                .and_then(|n| n.text())
-                .map(|s| s.trim().to_owned())
-        }))
+        .and_then(|t| {
+            roxmltree::Document::parse(t).ok().and_then(|d| {
+                d.descendants()
+                    .find(|n| n.is_element() && n.tag_name().name() == "fin")
+                    .and_then(|n| n.text())
+                    .map(|s| s.trim().to_owned())
+            })
+        })
         .unwrap_or_default();
     let person = PEOPLE.iter().find(|p| p.fin.eq_ignore_ascii_case(&fin));
     let mut out = format!("<pr:getPersonByFinResponse xmlns:pr=\"{POPULATION_NS}\">");
@@ -231,7 +235,10 @@ fn sspf(path: &str, query: Option<&str>) -> Response<Body> {
         _ => return json(StatusCode::NOT_FOUND, serde_json::json!({"error": "unknown resource"})),
     };
     let Some(person) = PEOPLE.iter().find(|p| p.fin.eq_ignore_ascii_case(fin)) else {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({"error": "no insured person with this FIN", "fin": fin}));
+        return json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": "no insured person with this FIN", "fin": fin}),
+        );
     };
     let monthly = monthly_amount(person.fin);
     match what {
@@ -240,13 +247,21 @@ fn sspf(path: &str, query: Option<&str>) -> Response<Body> {
                 None => 2025,
                 Some(y) => match y.parse::<u32>() {
                     Ok(y) if (2000..=2030).contains(&y) => y,
-                    _ => return json(StatusCode::BAD_REQUEST, serde_json::json!({"error": "year must be between 2000 and 2030"})),
+                    _ => {
+                        return json(
+                            StatusCode::BAD_REQUEST,
+                            serde_json::json!({"error": "year must be between 2000 and 2030"}),
+                        );
+                    }
                 },
             };
             let payments: Vec<serde_json::Value> = (1..=12)
                 .map(|m| serde_json::json!({"month": format!("{year}-{m:02}"), "amount_azn": monthly, "type": "social insurance contribution"}))
                 .collect();
-            json(StatusCode::OK, serde_json::json!({"fin": person.fin, "year": year, "payments": payments, "total_azn": monthly * 12.0}))
+            json(
+                StatusCode::OK,
+                serde_json::json!({"fin": person.fin, "year": year, "payments": payments, "total_azn": monthly * 12.0}),
+            )
         }
         "pension-capital" => json(
             StatusCode::OK,

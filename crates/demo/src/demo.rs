@@ -121,9 +121,8 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
         std::fs::write(dir.join("sign.key.pem"), server.keys.sign_key.to_pem())?;
     }
     let db_root = data_dir.to_owned();
-    let running = federation
-        .start(move |s| egov_store::sqlite_url(&db_root.join(&s.spec.name).join("serverconf.db")))
-        .await?;
+    let running =
+        federation.start(move |s| egov_store::sqlite_url(&db_root.join(&s.spec.name).join("serverconf.db"))).await?;
 
     let portal: ClientId = id("AZ/GOV/1400000001/portal")?;
     let registry: ClientId = id("AZ/GOV/1400000002/population-registry")?;

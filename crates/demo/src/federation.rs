@@ -109,7 +109,11 @@ impl Federation {
             for s in &server.spec.subsystems {
                 clients.push(ClientId::subsystem(member.instance(), member.member_class(), member.member_code(), s)?);
             }
-            members.push(Member { id: member, name: server.spec.member_name.clone(), subsystems: server.spec.subsystems.clone() });
+            members.push(Member {
+                id: member,
+                name: server.spec.member_name.clone(),
+                subsystems: server.spec.subsystems.clone(),
+            });
             security_servers.push(SecurityServer {
                 id: server.id.clone(),
                 address: peer.local_addr()?.to_string(),
@@ -135,7 +139,14 @@ impl Federation {
         for (server, (client, peer)) in self.servers.into_iter().zip(self.listeners) {
             let store = ConfStore::open(&db_url(&server)).await?;
             for s in &server.spec.subsystems {
-                store.add_client(&ClientId::subsystem(&self.instance, server.spec.member.member_class(), server.spec.member.member_code(), s)?).await?;
+                store
+                    .add_client(&ClientId::subsystem(
+                        &self.instance,
+                        server.spec.member.member_class(),
+                        server.spec.member.member_code(),
+                        s,
+                    )?)
+                    .await?;
             }
             let settings = Settings {
                 id: server.id.clone(),
@@ -206,4 +217,3 @@ pub fn scratch_dir() -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
-

@@ -264,7 +264,10 @@ async fn service(command: ServiceCommand) -> anyhow::Result<()> {
         }
         ServiceCommand::Timeout { service, ms, db } => {
             open(&db).await?.set_timeout(&service, ms).await?;
-            println!("timeout of {service} set to {}", ms.map(|m| format!("{m} ms")).unwrap_or_else(|| "the federation default".into()));
+            println!(
+                "timeout of {service} set to {}",
+                ms.map(|m| format!("{m} ms")).unwrap_or_else(|| "the federation default".into())
+            );
         }
         ServiceCommand::Disable { service, notice, db } => {
             open(&db).await?.set_disabled(&service, notice.as_deref()).await?;
@@ -304,7 +307,13 @@ async fn show(store: &ConfStore) -> anyhow::Result<()> {
     for key in keys {
         for s in &conf.services[key] {
             let d = &conf.descriptions[&s.description_id];
-            println!("  {} [{}] -> {}{}", s.id, d.kind.as_str(), s.url, d.disabled_notice.as_ref().map(|n| format!(" (disabled: {n})")).unwrap_or_default());
+            println!(
+                "  {} [{}] -> {}{}",
+                s.id,
+                d.kind.as_str(),
+                s.url,
+                d.disabled_notice.as_ref().map(|n| format!(" (disabled: {n})")).unwrap_or_default()
+            );
         }
         for r in conf.access.get(key).into_iter().flatten() {
             println!("      allow {} {} {}", r.subject, r.method, r.path);
@@ -362,7 +371,10 @@ async fn serve(
         conf_poll: Duration::from_secs(1),
     };
     let server = egov_security_server::start(settings, store, DirectoryHandle::new(directory)).await?;
-    println!("security server {id}: information systems on http://{}, security servers on {}", server.client_addr, server.peer_addr);
+    println!(
+        "security server {id}: information systems on http://{}, security servers on {}",
+        server.client_addr, server.peer_addr
+    );
     let gateway = server.gateway.clone();
     let path = directory_path.to_owned();
     let reload = tokio::spawn(async move {

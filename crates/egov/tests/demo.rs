@@ -89,13 +89,14 @@ fn demo_serves_zeep_and_rest_and_stops_on_sigterm() {
     // REST with plain HTTP, exactly as demo.json describes each call
     for s in services.iter().filter(|s| s["protocol"] == "rest") {
         let id: Vec<&str> = s["id"].as_str().unwrap().split('/').collect();
-        let query: Vec<String> = s["params"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
-            .collect();
-        let mut url = format!("{}/r1/{}{}", s["client_url"].as_str().unwrap(), id[..5].join("/"), s["rest_path"].as_str().unwrap());
+        let query: Vec<String> =
+            s["params"].as_object().unwrap().iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap())).collect();
+        let mut url = format!(
+            "{}/r1/{}{}",
+            s["client_url"].as_str().unwrap(),
+            id[..5].join("/"),
+            s["rest_path"].as_str().unwrap()
+        );
         if !query.is_empty() {
             url = format!("{url}?{}", query.join("&"));
         }
@@ -139,16 +140,53 @@ fn ss_commands_manage_a_configuration() {
     let db = format!("sqlite://{}", dir.path().join("conf.db").display());
     let egov = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(args).env("EGOV_SS_DB", &db).output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     assert!(egov(&["ss", "client", "add", "AZ/GOV/2/insurance"]).0);
-    let (ok, out) = egov(&["ss", "service", "add-rest", "--service", "AZ/GOV/2/insurance/payments", "--url", "http://127.0.0.1:9/api"]);
+    let (ok, out) = egov(&[
+        "ss",
+        "service",
+        "add-rest",
+        "--service",
+        "AZ/GOV/2/insurance/payments",
+        "--url",
+        "http://127.0.0.1:9/api",
+    ]);
     assert!(ok, "{out}");
-    assert!(egov(&["ss", "service", "endpoint", "--service", "AZ/GOV/2/insurance/payments", "--method", "GET", "--path", "/persons/*"]).0);
-    let (ok, out) = egov(&["ss", "acl", "grant", "--service", "AZ/GOV/2/insurance/payments", "--subject", "AZ/GOV/1/portal", "--method", "GET", "--path", "/persons/*"]);
+    assert!(
+        egov(&[
+            "ss",
+            "service",
+            "endpoint",
+            "--service",
+            "AZ/GOV/2/insurance/payments",
+            "--method",
+            "GET",
+            "--path",
+            "/persons/*"
+        ])
+        .0
+    );
+    let (ok, out) = egov(&[
+        "ss",
+        "acl",
+        "grant",
+        "--service",
+        "AZ/GOV/2/insurance/payments",
+        "--subject",
+        "AZ/GOV/1/portal",
+        "--method",
+        "GET",
+        "--path",
+        "/persons/*",
+    ]);
     assert!(ok, "{out}");
     // a right for an unknown local group is refused with the reason
-    let (ok, out) = egov(&["ss", "acl", "grant", "--service", "AZ/GOV/2/insurance/payments", "--subject", "group:auditors"]);
+    let (ok, out) =
+        egov(&["ss", "acl", "grant", "--service", "AZ/GOV/2/insurance/payments", "--subject", "group:auditors"]);
     assert!(!ok);
     assert!(out.contains("local group auditors"), "{out}");
     let (ok, out) = egov(&["ss", "show"]);

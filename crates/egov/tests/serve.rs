@@ -67,8 +67,28 @@ fn separate_processes_exchange_through_egov_ss_serve() {
     let justice_db = format!("sqlite://{}", dir.path().join("justice-conf.db").display());
     let portal_db = format!("sqlite://{}", dir.path().join("portal-conf.db").display());
     ss(&justice_db, &["client", "add", "AZ/GOV/1400000002/population-registry"]);
-    ss(&justice_db, &["service", "add-wsdl", "--client", "AZ/GOV/1400000002/population-registry", "--wsdl", wsdl_file.to_str().unwrap()]);
-    ss(&justice_db, &["acl", "grant", "--service", "AZ/GOV/1400000002/population-registry/getPersonByFin", "--subject", "AZ/GOV/1400000001/portal"]);
+    ss(
+        &justice_db,
+        &[
+            "service",
+            "add-wsdl",
+            "--client",
+            "AZ/GOV/1400000002/population-registry",
+            "--wsdl",
+            wsdl_file.to_str().unwrap(),
+        ],
+    );
+    ss(
+        &justice_db,
+        &[
+            "acl",
+            "grant",
+            "--service",
+            "AZ/GOV/1400000002/population-registry/getPersonByFin",
+            "--subject",
+            "AZ/GOV/1400000001/portal",
+        ],
+    );
     ss(&portal_db, &["client", "add", "AZ/GOV/1400000001/portal"]);
 
     // keys of another server are refused before anything listens
@@ -81,7 +101,11 @@ fn separate_processes_exchange_through_egov_ss_serve() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not the one registered"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not the one registered"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // 4. run them
     let serve = |id: &str, name: &str, db: &str| -> (Proc, String) {
@@ -114,7 +138,10 @@ fn separate_processes_exchange_through_egov_ss_serve() {
             security_server: None,
             request_hash: None,
         },
-        &format!("<p:getPersonByFin xmlns:p=\"{}\"><p:fin>9PLM4TR</p:fin></p:getPersonByFin>", egov_demo::agencies::POPULATION_NS),
+        &format!(
+            "<p:getPersonByFin xmlns:p=\"{}\"><p:fin>9PLM4TR</p:fin></p:getPersonByFin>",
+            egov_demo::agencies::POPULATION_NS
+        ),
     );
     let reply = rt.block_on(async {
         use http_body_util::BodyExt;
@@ -138,7 +165,11 @@ fn separate_processes_exchange_through_egov_ss_serve() {
 #[test]
 fn serve_refuses_a_server_missing_from_the_directory() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("d.json"), r#"{"instance":"AZ","ca_certs_pem":[],"members":[],"security_servers":[]}"#).unwrap();
+    std::fs::write(
+        dir.path().join("d.json"),
+        r#"{"instance":"AZ","ca_certs_pem":[],"members":[],"security_servers":[]}"#,
+    )
+    .unwrap();
     let out = egov()
         .args(["ss", "serve", "--id", "AZ/GOV/1/ss", "--keys-dir"])
         .arg(dir.path())

@@ -136,7 +136,8 @@ impl Directory {
         let mut ca_certs_der = Vec::new();
         for pem in &conf.ca_certs_pem {
             ca_certs_der.extend(
-                egov_pki::from_pem("CERTIFICATE", pem).map_err(|e| ConfError::Malformed(format!("CA certificate: {e}")))?,
+                egov_pki::from_pem("CERTIFICATE", pem)
+                    .map_err(|e| ConfError::Malformed(format!("CA certificate: {e}")))?,
             );
         }
         if ca_certs_der.is_empty() {
@@ -147,12 +148,18 @@ impl Directory {
         let mut by_id = HashMap::new();
         for (i, ss) in conf.security_servers.iter().enumerate() {
             if ss.id.owner().instance() != conf.instance {
-                return Err(ConfError::Inconsistent(format!("security server {} is not in instance {}", ss.id, conf.instance)));
+                return Err(ConfError::Inconsistent(format!(
+                    "security server {} is not in instance {}",
+                    ss.id, conf.instance
+                )));
             }
             let hash = parse_hash(&ss.auth_cert_sha256)
                 .ok_or_else(|| ConfError::Malformed(format!("auth_cert_sha256 of {} is not 64 hex digits", ss.id)))?;
             if by_auth_hash.insert(hash, i).is_some() {
-                return Err(ConfError::Inconsistent(format!("authentication certificate of {} is registered twice", ss.id)));
+                return Err(ConfError::Inconsistent(format!(
+                    "authentication certificate of {} is registered twice",
+                    ss.id
+                )));
             }
             if by_id.insert(ss.id.clone(), i).is_some() {
                 return Err(ConfError::Inconsistent(format!("security server {} is listed twice", ss.id)));
@@ -269,7 +276,11 @@ mod tests {
             instance: "AZ".into(),
             ca_certs_pem: vec![ca.certificate_pem()],
             revoked_serials: vec![],
-            members: vec![Member { id: "AZ/GOV/1".parse().unwrap(), name: "Ministry".into(), subsystems: vec!["reg".into()] }],
+            members: vec![Member {
+                id: "AZ/GOV/1".parse().unwrap(),
+                name: "Ministry".into(),
+                subsystems: vec!["reg".into()],
+            }],
             security_servers: vec![SecurityServer {
                 id: "AZ/GOV/1/ss1".parse().unwrap(),
                 address: "127.0.0.1:5500".into(),
@@ -300,6 +311,8 @@ mod tests {
         c.security_servers[0].auth_cert_sha256 = "zz".into();
         assert!(matches!(Directory::new(c), Err(ConfError::Malformed(_))));
         assert!(matches!(Directory::from_json("{\"instance\":1}"), Err(ConfError::Malformed(_))));
-        assert!(matches!(Directory::from_json(r#"{"instance":"AZ","ca_certs_pem":[],"members":[],"security_servers":[],"bogus":1}"#), Err(ConfError::Malformed(m)) if m.contains("bogus")));
+        assert!(
+            matches!(Directory::from_json(r#"{"instance":"AZ","ca_certs_pem":[],"members":[],"security_servers":[],"bogus":1}"#), Err(ConfError::Malformed(m)) if m.contains("bogus"))
+        );
     }
 }

@@ -83,7 +83,8 @@ impl PrivateKey {
     /// The key as rcgen needs it to sign CSRs and certificates.
     pub fn rcgen_key_pair(&self) -> Result<rcgen::KeyPair, PkiError> {
         let der = rustls::pki_types::PrivatePkcs8KeyDer::from(self.pkcs8.clone());
-        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, self.algorithm.rcgen()).map_err(|e| PkiError::Key(e.to_string()))
+        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, self.algorithm.rcgen())
+            .map_err(|e| PkiError::Key(e.to_string()))
     }
 
     /// A signer for message signatures.
@@ -132,9 +133,10 @@ impl MessageSigner {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
         match self {
             MessageSigner::Ed25519(kp) => Ok(kp.sign(message).as_ref().to_vec()),
-            MessageSigner::P256(kp, rng) => {
-                kp.sign(rng, message).map(|s| s.as_ref().to_vec()).map_err(|_| PkiError::Key("ECDSA signing failed".into()))
-            }
+            MessageSigner::P256(kp, rng) => kp
+                .sign(rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| PkiError::Key("ECDSA signing failed".into())),
         }
     }
 

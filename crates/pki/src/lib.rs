@@ -62,7 +62,8 @@ pub fn from_pem(label: &str, pem: &str) -> Result<Vec<Vec<u8>>, PkiError> {
     let mut rest = pem;
     while let Some(start) = rest.find(&begin) {
         let after = &rest[start + begin.len()..];
-        let stop = after.find(&end).ok_or_else(|| PkiError::Malformed(format!("PEM block {label} is not terminated")))?;
+        let stop =
+            after.find(&end).ok_or_else(|| PkiError::Malformed(format!("PEM block {label} is not terminated")))?;
         let body: String = after[..stop].chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(body)

@@ -9,7 +9,9 @@ use crate::{KeyAlgorithm, PkiError};
 pub fn verify(algorithm: KeyAlgorithm, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), PkiError> {
     let result = match algorithm {
         KeyAlgorithm::Ed25519 => UnparsedPublicKey::new(&ED25519, public_key).verify(message, signature),
-        KeyAlgorithm::EcdsaP256 => UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_key).verify(message, signature),
+        KeyAlgorithm::EcdsaP256 => {
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_key).verify(message, signature)
+        }
     };
     result.map_err(|_| PkiError::BadSignature)
 }

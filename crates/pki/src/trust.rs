@@ -141,7 +141,13 @@ fn describe(cert: &X509Certificate<'_>, sha256: [u8; 32]) -> Result<VerifiedCert
     };
     Ok(VerifiedCert {
         profile,
-        serial: cert.raw_serial().iter().map(|b| format!("{b:02x}")).collect::<String>().trim_start_matches("00").to_owned(),
+        serial: cert
+            .raw_serial()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .trim_start_matches("00")
+            .to_owned(),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         key_algorithm,
@@ -171,7 +177,9 @@ mod tests {
 
         let (good, _) = issue(&ca);
         let v = trust.verify(&good, now).unwrap();
-        assert!(matches!(trust.verify(&issue(&rogue).0, now), Err(PkiError::UntrustedIssuer(m)) if m.contains("does not verify")));
+        assert!(
+            matches!(trust.verify(&issue(&rogue).0, now), Err(PkiError::UntrustedIssuer(m)) if m.contains("does not verify"))
+        );
         assert!(matches!(trust.verify(&issue(&other).0, now), Err(PkiError::UntrustedIssuer(_))));
         assert!(matches!(trust.verify(&good, now + 11 * 86_400), Err(PkiError::NotValidNow(_))));
         assert!(matches!(trust.verify(b"junk", now), Err(PkiError::Malformed(_))));

@@ -83,6 +83,8 @@ impl Backend {
                 .to_bytes();
             Ok(ServiceResponse { status: parts.status, headers: parts.headers, body })
         };
-        tokio::time::timeout(timeout, call).await.map_err(|_| GatewayError::ServiceTimeout(timeout.as_millis() as u64))?
+        tokio::time::timeout(timeout, call)
+            .await
+            .map_err(|_| GatewayError::ServiceTimeout(timeout.as_millis() as u64))?
     }
 }

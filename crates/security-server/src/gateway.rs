@@ -34,7 +34,11 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { client_header: Duration::from_secs(10), client_body: Duration::from_secs(10), peer_margin: Duration::from_secs(3) }
+        Self {
+            client_header: Duration::from_secs(10),
+            client_body: Duration::from_secs(10),
+            peer_margin: Duration::from_secs(3),
+        }
     }
 }
 
@@ -91,7 +95,10 @@ impl Gateway {
         let dir = directory.get();
         let trust = Arc::new(TrustStore::new(dir.ca_certs_der().to_vec()));
         trust.set_revoked(dir.conf().revoked_serials.iter().cloned());
-        let signer = BatchSigner::start(keys.sign_key.signer().map_err(|e| GatewayError::Internal(e.to_string()))?, keys.sign_cert.clone());
+        let signer = BatchSigner::start(
+            keys.sign_key.signer().map_err(|e| GatewayError::Internal(e.to_string()))?,
+            keys.sign_cert.clone(),
+        );
         Ok(Self {
             id,
             verifier: SignatureVerifier::new(trust.clone()),
@@ -175,7 +182,8 @@ impl Gateway {
         };
         let meta_bytes = serde_json::to_vec(meta).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let digest = message::digest(&meta_bytes, message, body);
-        let block = self.signer.sign(digest).await.map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
+        let block =
+            self.signer.sign(digest).await.map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
         let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let encoded = message::encode(&meta_bytes, message, body, &signature);
         let timeout = Duration::from_millis(dir.limits().service_timeout_ms) + self.timeouts.peer_margin;
@@ -187,7 +195,10 @@ impl Gateway {
         if answer.status != http::StatusCode::OK || answer.content_type != message::CONTENT_TYPE {
             return Err(GatewayError::InvalidMessage(
                 Origin::ClientProxy,
-                format!("the provider's security server answered HTTP {} with '{}'", answer.status, answer.content_type),
+                format!(
+                    "the provider's security server answered HTTP {} with '{}'",
+                    answer.status, answer.content_type
+                ),
             ));
         }
         let frames = message::decode(&answer.body).map_err(|e| GatewayError::InvalidMessage(Origin::ClientProxy, e))?;
@@ -199,7 +210,10 @@ impl Gateway {
             return Err(GatewayError::InconsistentResponse("the response is for another protocol".into()));
         }
         if rmeta.sender != provider_ss.id {
-            return Err(GatewayError::InconsistentResponse(format!("the response was sent by {}, not {}", rmeta.sender, provider_ss.id)));
+            return Err(GatewayError::InconsistentResponse(format!(
+                "the response was sent by {}, not {}",
+                rmeta.sender, provider_ss.id
+            )));
         }
         let block = frames.signature().map_err(|e| GatewayError::InvalidMessage(Origin::ClientProxy, e))?;
         let verified = self
@@ -221,9 +235,10 @@ pub fn signature_error(origin: Origin, e: SignatureError) -> GatewayError {
         SignatureError::Malformed(m) => GatewayError::InvalidMessage(origin, format!("malformed signature: {m}")),
         SignatureError::CertPath(m) => GatewayError::InvalidCertPath(origin, m),
         SignatureError::WrongSigner(m) => GatewayError::IncorrectCertificate(origin, m),
-        SignatureError::BadValue => {
-            GatewayError::InvalidSignatureValue(origin, "the signature does not match the message (altered in transit?)".into())
-        }
+        SignatureError::BadValue => GatewayError::InvalidSignatureValue(
+            origin,
+            "the signature does not match the message (altered in transit?)".into(),
+        ),
     }
 }
 
@@ -236,14 +251,21 @@ struct WireFault {
 
 /// Body of a fault raised by the provider's security server.
 pub fn remote_fault_body(fault: &Fault) -> Vec<u8> {
-    serde_json::to_vec(&WireFault { code: fault.code.clone(), message: fault.message.clone(), detail: fault.detail.clone() })
-        .unwrap_or_default()
+    serde_json::to_vec(&WireFault {
+        code: fault.code.clone(),
+        message: fault.message.clone(),
+        detail: fault.detail.clone(),
+    })
+    .unwrap_or_default()
 }
 
 fn parse_remote_fault(body: &[u8]) -> Fault {
     match serde_json::from_slice::<WireFault>(body) {
         Ok(f) => Fault { code: egov_xroad::fault::normalize_fault_code(&f.code), message: f.message, detail: f.detail },
-        Err(e) => Fault::new("Server.ClientProxy.InvalidMessage", format!("unreadable fault from the provider's security server: {e}")),
+        Err(e) => Fault::new(
+            "Server.ClientProxy.InvalidMessage",
+            format!("unreadable fault from the provider's security server: {e}"),
+        ),
     }
 }
 

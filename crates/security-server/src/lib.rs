@@ -85,12 +85,17 @@ pub enum StartError {
 }
 
 /// Starts a security server on the current runtime, binding the addresses in `settings`.
-pub async fn start(settings: Settings, store: ConfStore, directory: DirectoryHandle) -> Result<RunningServer, StartError> {
+pub async fn start(
+    settings: Settings,
+    store: ConfStore,
+    directory: DirectoryHandle,
+) -> Result<RunningServer, StartError> {
     let client_listener = TcpListener::bind(settings.client_listen)
         .await
         .map_err(|source| StartError::Bind { addr: settings.client_listen, source })?;
-    let peer_listener =
-        TcpListener::bind(settings.peer_listen).await.map_err(|source| StartError::Bind { addr: settings.peer_listen, source })?;
+    let peer_listener = TcpListener::bind(settings.peer_listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: settings.peer_listen, source })?;
     start_on(settings, client_listener, peer_listener, store, directory).await
 }
 
@@ -107,10 +112,19 @@ pub async fn start_on(
     store.add_client(settings.id.owner()).await?;
     let live = LiveConf::new(store.load().await?);
     let dir = directory.get();
-    let tls = transport::tls::server_config(&settings.keys, dir.ca_certs_der()).map_err(|e| StartError::Tls(e.to_string()))?;
-    let gateway = Arc::new(Gateway::new(settings.id.clone(), settings.keys.clone(), directory, live.clone(), settings.timeouts.clone())?);
-    let client_addr = client_listener.local_addr().map_err(|source| StartError::Bind { addr: settings.client_listen, source })?;
-    let peer_addr = peer_listener.local_addr().map_err(|source| StartError::Bind { addr: settings.peer_listen, source })?;
+    let tls = transport::tls::server_config(&settings.keys, dir.ca_certs_der())
+        .map_err(|e| StartError::Tls(e.to_string()))?;
+    let gateway = Arc::new(Gateway::new(
+        settings.id.clone(),
+        settings.keys.clone(),
+        directory,
+        live.clone(),
+        settings.timeouts.clone(),
+    )?);
+    let client_addr =
+        client_listener.local_addr().map_err(|source| StartError::Bind { addr: settings.client_listen, source })?;
+    let peer_addr =
+        peer_listener.local_addr().map_err(|source| StartError::Bind { addr: settings.peer_listen, source })?;
 
     let (trigger, shutdown) = http::shutdown_pair();
     let mut tasks = Vec::new();

@@ -20,10 +20,9 @@ const GET_PERSON_A: &str = "AZ/GOV/1/provider/getPersonByFin/v1";
 #[tokio::test]
 async fn soap_and_rest_both_ways() {
     let w = world().await;
-    for (from_ss, from, to_service, to_member) in [
-        (A, "AZ/GOV/1/consumer", GET_PERSON_B, "AZ/GOV/2"),
-        (B, "AZ/GOV/2/consumer", GET_PERSON_A, "AZ/GOV/1"),
-    ] {
+    for (from_ss, from, to_service, to_member) in
+        [(A, "AZ/GOV/1/consumer", GET_PERSON_B, "AZ/GOV/2"), (B, "AZ/GOV/2/consumer", GET_PERSON_A, "AZ/GOV/1")]
+    {
         let request = soap_request(from, to_service, &person_body("getPersonByFin", "5ZX7K2P"));
         let reply = post_soap(&w.url(from_ss), request.clone()).await;
         assert_eq!(reply.status, 200);
@@ -31,7 +30,14 @@ async fn soap_and_rest_both_ways() {
         assert!(reply.body.contains("<pr:firstName>Aysel</pr:firstName>"), "{}", reply.body);
         // the provider's security server added the hash of exactly our bytes
         let hash = egov_xroad::hash::soap_request_hash(request.as_bytes());
-        assert!(reply.body.contains(&format!("requestHash algorithmId=\"{}\" xmlns:xrd=\"http://x-road.eu/xsd/xroad.xsd\">{}<", hash.algorithm, hash.value)), "{}", reply.body);
+        assert!(
+            reply.body.contains(&format!(
+                "requestHash algorithmId=\"{}\" xmlns:xrd=\"http://x-road.eu/xsd/xroad.xsd\">{}<",
+                hash.algorithm, hash.value
+            )),
+            "{}",
+            reply.body
+        );
         let parsed = match egov_xroad::soap::parse_response(reply.body.as_bytes()).unwrap() {
             egov_xroad::soap::SoapResponse::Message(m) => m,
             egov_xroad::soap::SoapResponse::Fault(f) => panic!("fault {f:?}"),
@@ -166,7 +172,10 @@ async fn oversized_request_is_refused() {
 #[tokio::test]
 async fn malformed_xml_is_refused() {
     let w = world().await;
-    assert_eq!(soap_fault(&w, "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>").await, "Client.InvalidSoap");
+    assert_eq!(
+        soap_fault(&w, "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>").await,
+        "Client.InvalidSoap"
+    );
     assert_eq!(soap_fault(&w, "definitely not xml").await, "Client.InvalidSoap");
     w.stop().await;
 }
@@ -230,11 +239,19 @@ async fn unknown_client_and_service_are_refused() {
     // a client of the other server is not ours to send for
     let foreign = soap_request("AZ/GOV/2/consumer", GET_PERSON_A, &person_body("getPersonByFin", "5ZX7K2P"));
     assert_eq!(soap_fault(&w, foreign).await, "Server.ClientProxy.UnknownMember");
-    let no_service = soap_request("AZ/GOV/1/consumer", "AZ/GOV/2/provider/getNothing/v1", &person_body("getNothing", "5ZX7K2P"));
+    let no_service =
+        soap_request("AZ/GOV/1/consumer", "AZ/GOV/2/provider/getNothing/v1", &person_body("getNothing", "5ZX7K2P"));
     assert_eq!(soap_fault(&w, no_service).await, "Server.ServerProxy.UnknownService");
-    let no_provider = soap_request("AZ/GOV/1/consumer", "AZ/GOV/7/provider/getPersonByFin/v1", &person_body("getPersonByFin", "x"));
+    let no_provider =
+        soap_request("AZ/GOV/1/consumer", "AZ/GOV/7/provider/getPersonByFin/v1", &person_body("getPersonByFin", "x"));
     assert_eq!(soap_fault(&w, no_provider).await, "Server.ClientProxy.UnknownMember");
-    let rest_unknown = send("GET", &format!("{}/r1/AZ/GOV/2/provider/nothing/x", w.url(A)), &[("x-road-client", "AZ/GOV/1/consumer")], "").await;
+    let rest_unknown = send(
+        "GET",
+        &format!("{}/r1/AZ/GOV/2/provider/nothing/x", w.url(A)),
+        &[("x-road-client", "AZ/GOV/1/consumer")],
+        "",
+    )
+    .await;
     assert_eq!(rest_unknown.status, 500);
     assert_eq!(rest_unknown.headers["x-road-error"], "Server.ServerProxy.UnknownService");
     w.stop().await;
@@ -243,7 +260,8 @@ async fn unknown_client_and_service_are_refused() {
 #[tokio::test]
 async fn access_rights_are_enforced() {
     let w = world().await;
-    let secret = soap_request("AZ/GOV/1/consumer", "AZ/GOV/2/provider/secretOp/v1", &person_body("secretOp", "5ZX7K2P"));
+    let secret =
+        soap_request("AZ/GOV/1/consumer", "AZ/GOV/2/provider/secretOp/v1", &person_body("secretOp", "5ZX7K2P"));
     assert_eq!(soap_fault(&w, secret).await, "Server.ServerProxy.AccessDenied");
     // REST: only GET /persons/*/payments is granted
     let hdr = [("x-road-client", "AZ/GOV/1/consumer")];
@@ -293,7 +311,13 @@ async fn rest_requests_need_a_valid_client_header() {
     assert_eq!(reply.headers["x-road-error"], "Client.BadRequest");
     let reply = send("GET", &url, &[("x-road-client", "AZ/GOV/1/con sumer")], "").await;
     assert_eq!(reply.headers["x-road-error"], "Client.InvalidClientIdentifier");
-    let reply = send("GET", &format!("{}/r2/AZ/GOV/2/provider/payments", w.url(A)), &[("x-road-client", "AZ/GOV/1/consumer")], "").await;
+    let reply = send(
+        "GET",
+        &format!("{}/r2/AZ/GOV/2/provider/payments", w.url(A)),
+        &[("x-road-client", "AZ/GOV/1/consumer")],
+        "",
+    )
+    .await;
     assert_eq!(reply.headers["x-road-error"], "Client.BadRequest");
     let reply = send("GET", &url, &[("x-road-client", "AZ/GOV/1/consumer"), ("accept", "application/xml")], "").await;
     assert!(reply.status.is_success(), "{}", reply.body);
@@ -309,11 +333,15 @@ async fn stalled_clients_are_cut_off() {
     tcp.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Ty").await.unwrap();
     let started = Instant::now();
     let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf)).await.expect("connection must be closed");
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf))
+        .await
+        .expect("connection must be closed");
     assert!(started.elapsed() < Duration::from_secs(4));
     // body announced but never sent: a fault after the body timeout
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    tcp.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 900\r\n\r\n<s:Envelope").await.unwrap();
+    tcp.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 900\r\n\r\n<s:Envelope")
+        .await
+        .unwrap();
     let mut buf = vec![0u8; 4096];
     let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await.expect("must answer").unwrap();
     let text = String::from_utf8_lossy(&buf[..n]);
@@ -339,7 +367,12 @@ async fn provider_timeout_and_broken_services_give_faults() {
     let wsdl = egov_demo::agencies::population_wsdl("http://127.0.0.1:9/down").replace("getPersonByFin", "downOp");
     store.add_wsdl(&provider, "x", &wsdl, None).await.unwrap();
     store
-        .grant(&provider.service("downOp", None).unwrap(), &egov_security_server::conf::Subject::Client(client("AZ/GOV/1/consumer")), "*", "/**")
+        .grant(
+            &provider.service("downOp", None).unwrap(),
+            &egov_security_server::conf::Subject::Client(client("AZ/GOV/1/consumer")),
+            "*",
+            "/**",
+        )
         .await
         .unwrap();
     w.fed.running[B].0.gateway.conf.set(store.load().await.unwrap());
@@ -353,7 +386,8 @@ async fn provider_timeout_and_broken_services_give_faults() {
 /// A correctly signed transport message from A's server for A's consumer to B's provider.
 async fn signed_message(w: &World, tamper: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>)) -> Vec<u8> {
     let gw = &w.fed.running[A].0.gateway;
-    let mut soap = soap_request("AZ/GOV/1/consumer", GET_PERSON_B, &person_body("getPersonByFin", "5ZX7K2P")).into_bytes();
+    let mut soap =
+        soap_request("AZ/GOV/1/consumer", GET_PERSON_B, &person_body("getPersonByFin", "5ZX7K2P")).into_bytes();
     let meta = RequestMeta {
         request_id: "r-1".into(),
         nonce: message::new_nonce(),
@@ -380,7 +414,11 @@ fn peer_b(w: &World) -> PeerKey {
     }
 }
 
-async fn deliver(w: &World, pool: &egov_security_server::transport::client::PeerPool, bytes: Vec<u8>) -> Result<String, String> {
+async fn deliver(
+    w: &World,
+    pool: &egov_security_server::transport::client::PeerPool,
+    bytes: Vec<u8>,
+) -> Result<String, String> {
     let reply = pool.send(&peer_b(w), bytes, Duration::from_secs(5)).await.map_err(|e| e.code())?;
     if reply.content_type == FAULT_CONTENT_TYPE {
         let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
@@ -501,7 +539,8 @@ async fn rest_service_sees_only_the_authenticated_client() {
     let w = world().await;
     let url = format!("{}/r1/AZ/GOV/2/provider/whoami/x", w.url(A));
     // a victim's id first, our own last: X-Road takes the last; the service must see only it
-    let client = reqwest_like_get(&url, &[("x-road-client", "AZ/GOV/2/consumer"), ("x-road-client", "AZ/GOV/1/consumer")]).await;
+    let client =
+        reqwest_like_get(&url, &[("x-road-client", "AZ/GOV/2/consumer"), ("x-road-client", "AZ/GOV/1/consumer")]).await;
     assert_eq!(client.0, 200, "{}", client.1);
     let json: serde_json::Value = serde_json::from_str(&client.1).unwrap();
     assert_eq!(json["x-road-client"], serde_json::json!(["AZ/GOV/1/consumer"]));

@@ -118,10 +118,7 @@ mod tests {
         assert!(xml.contains("<faultstring>a &lt; b</faultstring>"));
         assert!(xml.contains("<faultDetail xmlns=\"\">d-1</faultDetail>"));
         assert_eq!(f.rest_status(), 500);
-        assert_eq!(
-            f.to_rest_json(),
-            r#"{"type":"Server.ServerProxy.AccessDenied","message":"a < b","detail":"d-1"}"#
-        );
+        assert_eq!(f.to_rest_json(), r#"{"type":"Server.ServerProxy.AccessDenied","message":"a < b","detail":"d-1"}"#);
     }
 
     #[test]

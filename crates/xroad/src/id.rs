@@ -96,12 +96,7 @@ impl ClientId {
     }
 
     /// A subsystem identifier.
-    pub fn subsystem(
-        instance: &str,
-        member_class: &str,
-        member_code: &str,
-        subsystem: &str,
-    ) -> Result<Self, IdError> {
+    pub fn subsystem(instance: &str, member_class: &str, member_code: &str, subsystem: &str) -> Result<Self, IdError> {
         let mut id = Self::member(instance, member_class, member_code)?;
         validate_part("subsystemCode", subsystem)?;
         id.subsystem = Some(subsystem.to_owned());
@@ -163,11 +158,9 @@ impl FromStr for ClientId {
         match parts.as_slice() {
             [i, c, m] => Self::member(i, c, m),
             [i, c, m, sub] => Self::subsystem(i, c, m, sub),
-            _ => Err(IdError::WrongShape {
-                kind: "client",
-                value: shorten(s),
-                form: "INSTANCE/CLASS/CODE[/SUBSYSTEM]",
-            }),
+            _ => {
+                Err(IdError::WrongShape { kind: "client", value: shorten(s), form: "INSTANCE/CLASS/CODE[/SUBSYSTEM]" })
+            }
         }
     }
 }
@@ -211,11 +204,7 @@ impl ServiceId {
         if let Some(v) = version {
             validate_part("serviceVersion", v)?;
         }
-        Ok(Self {
-            provider,
-            service_code: service_code.to_owned(),
-            version: version.map(str::to_owned),
-        })
+        Ok(Self { provider, service_code: service_code.to_owned(), version: version.map(str::to_owned) })
     }
 
     /// The subsystem that provides the service.

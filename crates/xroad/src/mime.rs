@@ -86,7 +86,12 @@ pub fn build_related(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = format!("egov-{}", uuid::Uuid::new_v4().simple());
     let mut body = Vec::new();
     for (i, (ct, content)) in parts.iter().enumerate() {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Type: {ct}\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <part{i}>\r\n\r\n").as_bytes());
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Type: {ct}\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <part{i}>\r\n\r\n"
+            )
+            .as_bytes(),
+        );
         body.extend_from_slice(content);
         body.extend_from_slice(b"\r\n");
     }

@@ -123,9 +123,8 @@ impl RestTarget {
 }
 
 fn decode_segment(raw: &str) -> Result<String, RestError> {
-    let decoded = percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| RestError::BadEncoding(raw.chars().take(60).collect()))?;
+    let decoded =
+        percent_decode_str(raw).decode_utf8().map_err(|_| RestError::BadEncoding(raw.chars().take(60).collect()))?;
     if decoded.contains('/') || decoded.contains('\\') {
         return Err(RestError::EncodedSeparator(raw.chars().take(60).collect()));
     }

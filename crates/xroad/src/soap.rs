@@ -433,14 +433,7 @@ impl IdParts {
             Some(other) => return Err(format!("objectType '{other}' is not SERVICE")),
             None => return Err("attribute id:objectType is missing".into()),
         }
-        self.only(&[
-            "xRoadInstance",
-            "memberClass",
-            "memberCode",
-            "subsystemCode",
-            "serviceCode",
-            "serviceVersion",
-        ])?;
+        self.only(&["xRoadInstance", "memberClass", "memberCode", "subsystemCode", "serviceCode", "serviceVersion"])?;
         let provider = ClientId::subsystem(
             self.require("xRoadInstance")?,
             self.require("memberClass")?,
@@ -458,12 +451,9 @@ impl IdParts {
             None => return Err("attribute id:objectType is missing".into()),
         }
         self.only(&["xRoadInstance", "memberClass", "memberCode", "serverCode"])?;
-        let owner = ClientId::member(
-            self.require("xRoadInstance")?,
-            self.require("memberClass")?,
-            self.require("memberCode")?,
-        )
-        .map_err(id_err)?;
+        let owner =
+            ClientId::member(self.require("xRoadInstance")?, self.require("memberClass")?, self.require("memberCode")?)
+                .map_err(id_err)?;
         SecurityServerId::new(owner, self.require("serverCode")?).map_err(id_err)
     }
 
@@ -515,13 +505,12 @@ impl RawEnvelope {
             .service()
             .map_err(SoapError::InvalidServiceIdentifier)?;
         let security_server = match self.ids(Field::SecurityServer) {
-            Some(parts) => {
-                Some(parts.security_server().map_err(SoapError::InvalidSecurityServerIdentifier)?)
-            }
+            Some(parts) => Some(parts.security_server().map_err(SoapError::InvalidSecurityServerIdentifier)?),
             None => None,
         };
         let id = self.text(Field::Id).filter(|s| !s.trim().is_empty()).ok_or(SoapError::MissingHeaderField("id"))?;
-        let protocol_version = self.text(Field::ProtocolVersion).ok_or(SoapError::MissingHeaderField("protocolVersion"))?;
+        let protocol_version =
+            self.text(Field::ProtocolVersion).ok_or(SoapError::MissingHeaderField("protocolVersion"))?;
         if protocol_version.trim() != PROTOCOL_VERSION {
             return Err(SoapError::InvalidProtocolVersion(protocol_version.chars().take(40).collect()));
         }
@@ -595,9 +584,9 @@ fn scan(bytes: &[u8]) -> Result<RawEnvelope, SoapError> {
 
     loop {
         let start_pos = offset + reader.buffer_position() as usize;
-        let event = reader.read_event().map_err(|e| {
-            SoapError::InvalidSoap(format!("malformed XML at byte {}: {e}", reader.error_position()))
-        })?;
+        let event = reader
+            .read_event()
+            .map_err(|e| SoapError::InvalidSoap(format!("malformed XML at byte {}: {e}", reader.error_position())))?;
         match event {
             Event::Decl(decl) => {
                 if let Some(enc) = decl.encoding() {
@@ -692,7 +681,8 @@ fn scan(bytes: &[u8]) -> Result<RawEnvelope, SoapError> {
 fn check_attributes(e: &BytesStart<'_>) -> Result<(), SoapError> {
     for attr in e.attributes() {
         let attr = attr.map_err(|err| SoapError::InvalidSoap(format!("malformed attribute: {err}")))?;
-        attr.normalized_value(XmlVersion::Implicit1_0).map_err(|err| SoapError::InvalidSoap(format!("bad attribute value: {err}")))?;
+        attr.normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| SoapError::InvalidSoap(format!("bad attribute value: {err}")))?;
     }
     Ok(())
 }
@@ -715,7 +705,9 @@ fn object_type(reader: &NsReader<&[u8]>, e: &BytesStart<'_>) -> Result<Option<St
         let (ns, local) = reader.resolver().resolve_attribute(attr.key);
         let in_id_ns = matches!(ns, ResolveResult::Bound(n) if AsRef::<str>::as_ref(&n) == IDENTIFIERS_NS);
         if in_id_ns && AsRef::<str>::as_ref(&local) == "objectType" {
-            let v = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|err| SoapError::InvalidSoap(err.to_string()))?;
+            let v = attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| SoapError::InvalidSoap(err.to_string()))?;
             return Ok(Some(v.into_owned()));
         }
     }
@@ -765,7 +757,9 @@ fn open_element(
                     if f == Field::RequestHash {
                         for attr in e.attributes().flatten() {
                             if AsRef::<str>::as_ref(&attr.key) == "algorithmId" {
-                                let v = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|err| SoapError::InvalidSoap(err.to_string()))?;
+                                let v = attr
+                                    .normalized_value(XmlVersion::Implicit1_0)
+                                    .map_err(|err| SoapError::InvalidSoap(err.to_string()))?;
                                 env.request_hash_algorithm = Some(v.into_owned());
                             }
                         }

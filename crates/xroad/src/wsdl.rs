@@ -55,11 +55,8 @@ pub fn parse(wsdl: &str) -> Result<WsdlInfo, WsdlError> {
     for binding in root.children().filter(|n| is(n, WSDL_NS, "binding")) {
         for op in binding.children().filter(|n| is(n, WSDL_NS, "operation")) {
             let Some(name) = op.attribute("name") else { continue };
-            let version = op
-                .children()
-                .find(|n| is(n, XROAD_NS, "version"))
-                .and_then(|v| v.text())
-                .map(|t| t.trim().to_owned());
+            let version =
+                op.children().find(|n| is(n, XROAD_NS, "version")).and_then(|v| v.text()).map(|t| t.trim().to_owned());
             let operation = WsdlOperation { name: name.to_owned(), version };
             if !operations.contains(&operation) {
                 operations.push(operation);

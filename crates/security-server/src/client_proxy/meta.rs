@@ -18,11 +18,8 @@ use crate::transport::message::Protocol;
 pub fn list_clients(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     let dir = gateway.directory.get();
     let instance = query_param(request.uri().query(), "xRoadInstance");
-    let wants_json = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("json"));
+    let wants_json =
+        request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("json"));
     let clients: Vec<(ClientId, &str)> =
         dir.clients().into_iter().filter(|(c, _)| instance.as_deref().is_none_or(|i| c.instance() == i)).collect();
     if wants_json {
@@ -69,11 +66,17 @@ async fn fetch_wsdl(gateway: &Gateway, query: Option<&str>) -> Result<Response<B
     let param = |name: &str| {
         query_param(query, name).ok_or_else(|| GatewayError::BadRequest(format!("query parameter '{name}' is missing")))
     };
-    let provider = ClientId::subsystem(&param("xRoadInstance")?, &param("memberClass")?, &param("memberCode")?, &param("subsystemCode")?)
-        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let provider = ClientId::subsystem(
+        &param("xRoadInstance")?,
+        &param("memberClass")?,
+        &param("memberCode")?,
+        &param("subsystemCode")?,
+    )
+    .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
     let service_code = param("serviceCode")?;
     let version = query_param(query, "version");
-    ServiceId::new(provider.clone(), &service_code, version.as_deref()).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    ServiceId::new(provider.clone(), &service_code, version.as_deref())
+        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
     let header = XRoadHeader {
         client: gateway.id.owner().clone(),
         service: provider.service("getWsdl", None).map_err(|e| GatewayError::Internal(e.to_string()))?,
@@ -105,7 +108,8 @@ async fn fetch_wsdl(gateway: &Gateway, query: Option<&str>) -> Result<Response<B
         return Ok(response(StatusCode::OK, "text/xml; charset=utf-8", answer.message));
     }
     let parts = egov_xroad::mime::split(&content_type, &answer.message).map_err(GatewayError::InconsistentResponse)?;
-    let wsdl = parts.get(1).ok_or_else(|| GatewayError::InconsistentResponse("getWsdl response has no WSDL attachment".into()))?;
+    let wsdl = parts
+        .get(1)
+        .ok_or_else(|| GatewayError::InconsistentResponse("getWsdl response has no WSDL attachment".into()))?;
     Ok(response(StatusCode::OK, "text/xml; charset=utf-8", bytes::Bytes::copy_from_slice(wsdl.body)))
 }
-

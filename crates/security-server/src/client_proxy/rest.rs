@@ -80,8 +80,9 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
     );
     let answer = gateway.exchange(&meta, &header_part, &body, None).await?;
-    let rest::HeaderPart { first: status_line, headers: response_headers, .. } = rest::parse_header_part(&answer.message)
-        .ok_or_else(|| GatewayError::InconsistentResponse("malformed REST response header part".into()))?;
+    let rest::HeaderPart { first: status_line, headers: response_headers, .. } =
+        rest::parse_header_part(&answer.message)
+            .ok_or_else(|| GatewayError::InconsistentResponse("malformed REST response header part".into()))?;
     let status = status_line
         .parse::<u16>()
         .ok()
@@ -123,7 +124,8 @@ fn client_header(headers: &HeaderMap) -> Result<ClientId, GatewayError> {
         .iter()
         .next_back()
         .ok_or_else(|| GatewayError::BadRequest("the X-Road-Client header is missing".into()))?;
-    let text = value.to_str().map_err(|_| GatewayError::InvalidClientIdentifier("X-Road-Client is not ASCII".into()))?;
+    let text =
+        value.to_str().map_err(|_| GatewayError::InvalidClientIdentifier("X-Road-Client is not ASCII".into()))?;
     text.trim()
         .parse()
         .map_err(|e: egov_xroad::IdError| GatewayError::InvalidClientIdentifier(format!("X-Road-Client: {e}")))

@@ -52,7 +52,13 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         ));
     }
     check_target_server(gateway, header)?;
-    let meta = gateway.request_meta(header.client.clone(), header.service.clone(), Protocol::Soap, Some(content_type), soap_action);
+    let meta = gateway.request_meta(
+        header.client.clone(),
+        header.service.clone(),
+        Protocol::Soap,
+        Some(content_type),
+        soap_action,
+    );
     let answer = gateway.exchange(&meta, &bytes, b"", header.security_server.as_ref()).await?;
     let answer_type = answer.meta.content_type.clone().unwrap_or_else(|| "text/xml; charset=utf-8".into());
     check_response(header, &bytes, &answer_type, &answer.message)?;

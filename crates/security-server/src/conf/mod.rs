@@ -25,7 +25,9 @@ impl LiveConf {
                         tracing::info!(version = conf.version, "server configuration reloaded");
                         self.set(conf);
                     }
-                    Err(e) => tracing::error!(error = %e, "cannot reload server configuration; keeping the previous one"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot reload server configuration; keeping the previous one")
+                    }
                 },
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot read configuration version"),

@@ -169,7 +169,11 @@ impl ServerConf {
         let entries = self.services.get(&key).ok_or_else(|| GatewayError::UnknownService(id.to_string()))?;
         let entry = match id.version() {
             Some(v) => entries.iter().find(|e| e.id.version() == Some(v)),
-            None => entries.iter().find(|e| e.id.version().is_none()).or(if entries.len() == 1 { entries.first() } else { None }),
+            None => entries.iter().find(|e| e.id.version().is_none()).or(if entries.len() == 1 {
+                entries.first()
+            } else {
+                None
+            }),
         }
         .ok_or_else(|| GatewayError::UnknownService(id.to_string()))?;
         let description = self
@@ -215,7 +219,12 @@ impl ServerConf {
 
     /// Services of `provider` of the given kind, for `listMethods` (all) or
     /// `allowedMethods` (only those `caller` may use at service level).
-    pub fn list_services(&self, provider: &ClientId, kind: ServiceKind, caller: Option<&ClientId>) -> Vec<&ServiceEntry> {
+    pub fn list_services(
+        &self,
+        provider: &ClientId,
+        kind: ServiceKind,
+        caller: Option<&ClientId>,
+    ) -> Vec<&ServiceEntry> {
         let mut out: Vec<&ServiceEntry> = self
             .services
             .iter()
@@ -253,17 +262,32 @@ mod tests {
         c.clients.insert(provider.clone());
         c.descriptions.insert(
             1,
-            Description { id: 1, kind: DescriptionKind::Rest, url: "http://x".into(), document: None, disabled_notice: None },
+            Description {
+                id: 1,
+                kind: DescriptionKind::Rest,
+                url: "http://x".into(),
+                document: None,
+                disabled_notice: None,
+            },
         );
         let key = (provider.clone(), "payments".to_owned());
         c.services.insert(
             key.clone(),
-            vec![ServiceEntry { id: provider.service("payments", None).unwrap(), description_id: 1, url: "http://x".into(), timeout_ms: None }],
+            vec![ServiceEntry {
+                id: provider.service("payments", None).unwrap(),
+                description_id: 1,
+                url: "http://x".into(),
+                timeout_ms: None,
+            }],
         );
         c.access.insert(
             key,
             vec![
-                AccessRight { subject: Subject::Client(portal), method: "GET".into(), path: "/persons/*/payments".into() },
+                AccessRight {
+                    subject: Subject::Client(portal),
+                    method: "GET".into(),
+                    path: "/persons/*/payments".into(),
+                },
                 AccessRight { subject: Subject::LocalGroup("auditors".into()), method: "*".into(), path: "/**".into() },
             ],
         );

@@ -67,7 +67,10 @@ impl ConfStore {
     /// Registers a member or subsystem as hosted by this security server.
     pub async fn add_client(&self, client: &ClientId) -> Result<(), ConfError> {
         let mut tx = self.db.begin_write().await?;
-        let exists = sqlx::query("SELECT 1 FROM clients WHERE id = $1").bind(client.to_string()).fetch_optional(&mut *tx).await?;
+        let exists = sqlx::query("SELECT 1 FROM clients WHERE id = $1")
+            .bind(client.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
         if exists.is_none() {
             sqlx::query("INSERT INTO clients (id) VALUES ($1)").bind(client.to_string()).execute(&mut *tx).await?;
             Self::bump(&mut tx).await?;
@@ -93,9 +96,14 @@ impl ConfStore {
     }
 
     async fn require_client<'c>(tx: &mut sqlx::Transaction<'c, sqlx::Any>, client: &ClientId) -> Result<(), ConfError> {
-        let exists = sqlx::query("SELECT 1 FROM clients WHERE id = $1").bind(client.to_string()).fetch_optional(&mut **tx).await?;
+        let exists = sqlx::query("SELECT 1 FROM clients WHERE id = $1")
+            .bind(client.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
         if exists.is_none() {
-            return Err(ConfError::NotFound(format!("client {client} is not registered on this security server (egov ss client add)")));
+            return Err(ConfError::NotFound(format!(
+                "client {client} is not registered on this security server (egov ss client add)"
+            )));
         }
         Ok(())
     }
@@ -117,7 +125,11 @@ impl ConfStore {
         check_service_url(&url)?;
         let mut services = Vec::new();
         for op in &info.operations {
-            services.push(client.service(&op.name, op.version.as_deref()).map_err(|e| ConfError::Invalid(format!("operation '{}': {e}", op.name)))?);
+            services.push(
+                client
+                    .service(&op.name, op.version.as_deref())
+                    .map_err(|e| ConfError::Invalid(format!("operation '{}': {e}", op.name)))?,
+            );
         }
         let mut tx = self.db.begin_write().await?;
         Self::require_client(&mut tx, client).await?;
@@ -153,13 +165,15 @@ impl ConfStore {
         let kind = if openapi.is_some() { DescriptionKind::OpenApi } else { DescriptionKind::Rest };
         let mut tx = self.db.begin_write().await?;
         Self::require_client(&mut tx, service.provider()).await?;
-        let row = sqlx::query("INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(service.provider().to_string())
-            .bind(kind.as_str())
-            .bind(base_url)
-            .bind(openapi)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(
+            "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(service.provider().to_string())
+        .bind(kind.as_str())
+        .bind(base_url)
+        .bind(openapi)
+        .fetch_one(&mut *tx)
+        .await?;
         let description_id: i64 = row.try_get(0)?;
         insert_service(&mut tx, service, description_id, base_url).await?;
         Self::bump(&mut tx).await?;
@@ -250,7 +264,13 @@ impl ConfStore {
 
     /// Grants `subject` the right to call `service` (version ignored) with `method` on
     /// paths matching `path` (`*`, `/**` for the whole service).
-    pub async fn grant(&self, service: &ServiceId, subject: &Subject, method: &str, path: &str) -> Result<(), ConfError> {
+    pub async fn grant(
+        &self,
+        service: &ServiceId,
+        subject: &Subject,
+        method: &str,
+        path: &str,
+    ) -> Result<(), ConfError> {
         let (method, path) = check_endpoint(method, path)?;
         let mut tx = self.db.begin_write().await?;
         require_service(&mut tx, service).await?;
@@ -319,7 +339,10 @@ impl ConfStore {
             let id: String = row.try_get(0)?;
             conf.clients.insert(id.parse().map_err(|e| bad("client", &e))?);
         }
-        for row in sqlx::query("SELECT id, kind, url, document, disabled_notice FROM service_descriptions").fetch_all(pool).await? {
+        for row in sqlx::query("SELECT id, kind, url, document, disabled_notice FROM service_descriptions")
+            .fetch_all(pool)
+            .await?
+        {
             let kind: String = row.try_get(1)?;
             let d = Description {
                 id: row.try_get(0)?,
@@ -330,7 +353,10 @@ impl ConfStore {
             };
             conf.descriptions.insert(d.id, d);
         }
-        for row in sqlx::query("SELECT client_id, service_code, version, description_id, url, timeout_ms FROM services").fetch_all(pool).await? {
+        for row in sqlx::query("SELECT client_id, service_code, version, description_id, url, timeout_ms FROM services")
+            .fetch_all(pool)
+            .await?
+        {
             let client: String = row.try_get(0)?;
             let code: String = row.try_get(1)?;
             let version: String = row.try_get(2)?;
@@ -351,7 +377,10 @@ impl ConfStore {
             let key = (client.parse().map_err(|e| bad("endpoint", &e))?, row.try_get::<String, _>(1)?);
             conf.endpoints.entry(key).or_default().push(Endpoint { method: row.try_get(2)?, path: row.try_get(3)? });
         }
-        for row in sqlx::query("SELECT client_id, service_code, subject, method, path FROM access_rights").fetch_all(pool).await? {
+        for row in sqlx::query("SELECT client_id, service_code, subject, method, path FROM access_rights")
+            .fetch_all(pool)
+            .await?
+        {
             let client: String = row.try_get(0)?;
             let subject: String = row.try_get(2)?;
             let key = (client.parse().map_err(|e| bad("access right", &e))?, row.try_get::<String, _>(1)?);
@@ -366,7 +395,9 @@ impl ConfStore {
             let client: String = row.try_get(0)?;
             groups.insert((client.parse().map_err(|e| bad("local group", &e))?, row.try_get(1)?), Default::default());
         }
-        for row in sqlx::query("SELECT client_id, group_code, member_id FROM local_group_members").fetch_all(pool).await? {
+        for row in
+            sqlx::query("SELECT client_id, group_code, member_id FROM local_group_members").fetch_all(pool).await?
+        {
             let client: String = row.try_get(0)?;
             let member: String = row.try_get(2)?;
             let key = (client.parse().map_err(|e| bad("local group", &e))?, row.try_get::<String, _>(1)?);
@@ -393,14 +424,16 @@ async fn insert_service<'c>(
     if exists.is_some() {
         return Err(ConfError::Invalid(format!("service {service} already exists")));
     }
-    sqlx::query("INSERT INTO services (client_id, service_code, version, description_id, url) VALUES ($1, $2, $3, $4, $5)")
-        .bind(service.provider().to_string())
-        .bind(service.service_code())
-        .bind(service.version().unwrap_or(""))
-        .bind(description_id)
-        .bind(url)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO services (client_id, service_code, version, description_id, url) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(service.provider().to_string())
+    .bind(service.service_code())
+    .bind(service.version().unwrap_or(""))
+    .bind(description_id)
+    .bind(url)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -411,13 +444,17 @@ async fn require_service<'c>(tx: &mut sqlx::Transaction<'c, sqlx::Any>, service:
         .fetch_optional(&mut **tx)
         .await?;
     if exists.is_none() {
-        return Err(ConfError::NotFound(format!("service {} is not configured on this security server", service.without_version())));
+        return Err(ConfError::NotFound(format!(
+            "service {} is not configured on this security server",
+            service.without_version()
+        )));
     }
     Ok(())
 }
 
 fn check_service_url(url: &str) -> Result<(), ConfError> {
-    let uri: http::Uri = url.parse().map_err(|e| ConfError::Invalid(format!("service URL '{url}' is malformed: {e}")))?;
+    let uri: http::Uri =
+        url.parse().map_err(|e| ConfError::Invalid(format!("service URL '{url}' is malformed: {e}")))?;
     match (uri.scheme_str(), uri.host()) {
         (Some("http"), Some(_)) => Ok(()),
         (Some("https"), Some(_)) => Err(ConfError::Invalid(
@@ -462,8 +499,14 @@ mod tests {
         store.grant(&svc, &Subject::Client(portal.clone()), "*", "/**").await.unwrap();
         store.add_local_group(&provider, "auditors", "Auditors").await.unwrap();
         store.add_group_member(&provider, "auditors", &"AZ/GOV/9/audit".parse().unwrap()).await.unwrap();
-        assert!(matches!(store.grant(&svc, &Subject::LocalGroup("nope".into()), "*", "/**").await, Err(ConfError::NotFound(_))));
-        assert!(matches!(store.grant(&svc, &Subject::Client(portal.clone()), "FETCH", "/**").await, Err(ConfError::Invalid(_))));
+        assert!(matches!(
+            store.grant(&svc, &Subject::LocalGroup("nope".into()), "*", "/**").await,
+            Err(ConfError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.grant(&svc, &Subject::Client(portal.clone()), "FETCH", "/**").await,
+            Err(ConfError::Invalid(_))
+        ));
 
         let rest: ServiceId = "AZ/GOV/2/reg/payments".parse().unwrap();
         assert!(matches!(store.add_rest_service(&rest, "ftp://x", None).await, Err(ConfError::Invalid(_))));

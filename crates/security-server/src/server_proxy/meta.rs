@@ -16,7 +16,11 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 
 /// SOAP meta service, if `parsed` calls one.
-pub(crate) fn soap(gateway: &Gateway, request: &Accepted<'_>, parsed: &SoapMessage) -> Result<Option<Answer>, GatewayError> {
+pub(crate) fn soap(
+    gateway: &Gateway,
+    request: &Accepted<'_>,
+    parsed: &SoapMessage,
+) -> Result<Option<Answer>, GatewayError> {
     let code = parsed.header.service.service_code();
     if !matches!(code, "listMethods" | "allowedMethods" | "getWsdl") {
         return Ok(None);
@@ -27,7 +31,8 @@ pub(crate) fn soap(gateway: &Gateway, request: &Accepted<'_>, parsed: &SoapMessa
     header.request_hash = Some(soap_request_hash(request.message));
     if code == "getWsdl" {
         let (service_code, version) = wsdl_request(request.message)?;
-        let target = provider.service(&service_code, version.as_deref()).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        let target =
+            provider.service(&service_code, version.as_deref()).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
         let (_, description) = conf.service(&target)?;
         let document = match (description.kind, &description.document) {
             (DescriptionKind::Wsdl, Some(doc)) => doc,
@@ -45,7 +50,11 @@ pub(crate) fn soap(gateway: &Gateway, request: &Accepted<'_>, parsed: &SoapMessa
             ("text/xml; charset=UTF-8", envelope.as_bytes()),
             ("text/xml; charset=UTF-8", rewritten.as_bytes()),
         ]);
-        return Ok(Some(Answer { content_type: Some(content_type), message: Bytes::from(message), body: Bytes::new() }));
+        return Ok(Some(Answer {
+            content_type: Some(content_type),
+            message: Bytes::from(message),
+            body: Bytes::new(),
+        }));
     }
     let caller = (code == "allowedMethods").then_some(&parsed.header.client);
     let mut body = format!("<xrd:{code}Response>");
@@ -54,21 +63,31 @@ pub(crate) fn soap(gateway: &Gateway, request: &Accepted<'_>, parsed: &SoapMessa
     }
     body.push_str(&format!("</xrd:{code}Response>"));
     let envelope = soap::build_envelope(&header, &body);
-    Ok(Some(Answer { content_type: Some("text/xml; charset=utf-8".into()), message: Bytes::from(envelope), body: Bytes::new() }))
+    Ok(Some(Answer {
+        content_type: Some("text/xml; charset=utf-8".into()),
+        message: Bytes::from(envelope),
+        body: Bytes::new(),
+    }))
 }
 
 /// `serviceCode` and `serviceVersion` from a `getWsdl` body.
 fn wsdl_request(message: &[u8]) -> Result<(String, Option<String>), GatewayError> {
-    let text = std::str::from_utf8(message).map_err(|_| GatewayError::BadRequest("getWsdl request is not UTF-8".into()))?;
-    let doc = roxmltree::Document::parse(text).map_err(|e| GatewayError::BadRequest(format!("getWsdl request: {e}")))?;
+    let text =
+        std::str::from_utf8(message).map_err(|_| GatewayError::BadRequest("getWsdl request is not UTF-8".into()))?;
+    let doc =
+        roxmltree::Document::parse(text).map_err(|e| GatewayError::BadRequest(format!("getWsdl request: {e}")))?;
     let body = doc
         .descendants()
         .find(|n| n.tag_name().name() == "Body" && n.tag_name().namespace() == Some(soap::SOAP_ENV_NS))
         .ok_or_else(|| GatewayError::BadRequest("getWsdl request has no Body".into()))?;
     let child_text = |name: &str| {
-        body.descendants().find(|n| n.is_element() && n.tag_name().name() == name).and_then(|n| n.text()).map(|t| t.trim().to_owned())
+        body.descendants()
+            .find(|n| n.is_element() && n.tag_name().name() == name)
+            .and_then(|n| n.text())
+            .map(|t| t.trim().to_owned())
     };
-    let code = child_text("serviceCode").ok_or_else(|| GatewayError::BadRequest("getWsdl request has no serviceCode".into()))?;
+    let code = child_text("serviceCode")
+        .ok_or_else(|| GatewayError::BadRequest("getWsdl request has no serviceCode".into()))?;
     Ok((code, child_text("serviceVersion").filter(|v| !v.is_empty())))
 }
 
@@ -94,7 +113,9 @@ pub(crate) fn rest(
                     let endpoints: Vec<serde_json::Value> = conf
                         .endpoints
                         .get(&key)
-                        .map(|eps| eps.iter().map(|e| serde_json::json!({"method": e.method, "path": e.path})).collect())
+                        .map(|eps| {
+                            eps.iter().map(|e| serde_json::json!({"method": e.method, "path": e.path})).collect()
+                        })
                         .unwrap_or_default();
                     serde_json::json!({
                         "object_type": "SERVICE",
@@ -117,7 +138,9 @@ pub(crate) fn rest(
             let target = provider.service(&wanted, None).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
             let (_, description) = conf.service(&target)?;
             match (&description.kind, &description.document) {
-                (DescriptionKind::OpenApi, Some(doc)) => Ok(Some((200, "application/json".into(), Bytes::from(doc.clone())))),
+                (DescriptionKind::OpenApi, Some(doc)) => {
+                    Ok(Some((200, "application/json".into(), Bytes::from(doc.clone()))))
+                }
                 _ => Err(GatewayError::ServiceType(format!("{target} has no OpenAPI description"))),
             }
         }

@@ -62,27 +62,37 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert
     }
 }
 
-async fn process(gateway: &Gateway, request: Request<Incoming>, peer_cert: &[u8]) -> Result<Response<Body>, GatewayError> {
+async fn process(
+    gateway: &Gateway,
+    request: Request<Incoming>,
+    peer_cert: &[u8],
+) -> Result<Response<Body>, GatewayError> {
     let now = egov_pki::unix_now();
     // 1. who is at the other end of the TLS connection (TT-6.3)
-    let auth = gateway
-        .trust
-        .verify(peer_cert, now)
-        .map_err(|e| GatewayError::SslAuthenticationFailed(Origin::ServerProxy, format!("client authentication certificate: {e}")))?;
+    let auth = gateway.trust.verify(peer_cert, now).map_err(|e| {
+        GatewayError::SslAuthenticationFailed(Origin::ServerProxy, format!("client authentication certificate: {e}"))
+    })?;
     let dir = gateway.directory.get();
     let peer = dir.server_by_auth_cert(&auth.sha256).ok_or_else(|| {
-        GatewayError::SslAuthenticationFailed(Origin::ServerProxy, "the authentication certificate is not registered for any security server".into())
+        GatewayError::SslAuthenticationFailed(
+            Origin::ServerProxy,
+            "the authentication certificate is not registered for any security server".into(),
+        )
     })?;
     if auth.profile != CertProfile::Auth(peer.id.clone()) {
-        return Err(GatewayError::SslAuthenticationFailed(Origin::ServerProxy, format!("certificate is not issued to {}", peer.id)));
+        return Err(GatewayError::SslAuthenticationFailed(
+            Origin::ServerProxy,
+            format!("certificate is not issued to {}", peer.id),
+        ));
     }
     // 2. the transport message
     if request.method() != Method::POST || request.uri().path() != message::PATH {
         return Err(GatewayError::InvalidMessage(Origin::ServerProxy, format!("expected POST {}", message::PATH)));
     }
-    let bytes = read_body(request.into_body(), MAX_TRANSPORT_BYTES, gateway.timeouts.client_body)
-        .await
-        .map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, format!("cannot read the transport message: {e}")))?;
+    let bytes =
+        read_body(request.into_body(), MAX_TRANSPORT_BYTES, gateway.timeouts.client_body).await.map_err(|e| {
+            GatewayError::InvalidMessage(Origin::ServerProxy, format!("cannot read the transport message: {e}"))
+        })?;
     let frames = message::decode(&bytes).map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     let meta: RequestMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     // 3. the sender is the TLS peer, and it hosts the client it speaks for
@@ -101,8 +111,10 @@ async fn process(gateway: &Gateway, request: Request<Incoming>, peer_cert: &[u8]
     // 4. signature (TT-2.2.1) and 5. replay (TT-6.2)
     let digest = frames.digest();
     let block = frames.signature().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
-    let signature =
-        gateway.verifier.verify(&digest, &block, &meta.client, now).map_err(|e| signature_error(Origin::ServerProxy, e))?;
+    let signature = gateway
+        .verifier
+        .verify(&digest, &block, &meta.client, now)
+        .map_err(|e| signature_error(Origin::ServerProxy, e))?;
     gateway.replay.check(&meta.nonce, meta.timestamp_ms, message::now_ms()).map_err(GatewayError::ReplayedMessage)?;
     // 6. the provider is ours
     if !gateway.conf.get().hosts(meta.service.provider()) {
@@ -134,7 +146,11 @@ async fn process(gateway: &Gateway, request: Request<Incoming>, peer_cert: &[u8]
         .await
         .map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
     let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
-    Ok(response(StatusCode::OK, message::CONTENT_TYPE, message::encode(&meta_bytes, &answer.message, &answer.body, &signature)))
+    Ok(response(
+        StatusCode::OK,
+        message::CONTENT_TYPE,
+        message::encode(&meta_bytes, &answer.message, &answer.body, &signature),
+    ))
 }
 
 /// The time budget for a service (TT-5.3): its own if shorter, never longer than the

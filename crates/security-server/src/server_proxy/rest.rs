@@ -14,7 +14,8 @@ use crate::gateway::Gateway;
 pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<Answer, GatewayError> {
     let rest::HeaderPart { first: method, second: path_and_query, headers } = rest::parse_header_part(request.message)
         .ok_or_else(|| GatewayError::BadRequest("malformed REST request header part".into()))?;
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| GatewayError::BadRequest(format!("bad method '{method}'")))?;
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| GatewayError::BadRequest(format!("bad method '{method}'")))?;
     // the path is appended to the service's base URL: it must not be able to change the host
     if !(path_and_query.is_empty() || path_and_query.starts_with('/') || path_and_query.starts_with('?'))
         || path_and_query.chars().any(|c| c.is_control() || c == ' ' || c == '\\')
@@ -55,13 +56,15 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
                 out.insert(HeaderName::from_static(rest::HEADER_CLIENT), v);
             }
             let url = format!("{}{}", entry.url.trim_end_matches('/'), path_and_query);
-            let same_host = |u: &str| u.parse::<http::Uri>().ok().and_then(|u| u.authority().map(|a| a.as_str().to_owned()));
+            let same_host =
+                |u: &str| u.parse::<http::Uri>().ok().and_then(|u| u.authority().map(|a| a.as_str().to_owned()));
             if same_host(&url) != same_host(&entry.url) {
                 return Err(GatewayError::BadRequest("the request path would leave the service's host".into()));
             }
             let timeout = service_timeout(gateway, entry.timeout_ms);
             let reply = gateway.backend.call(method, &url, out, Bytes::copy_from_slice(request.body), timeout).await?;
-            let content_type = reply.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let content_type =
+                reply.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let headers = reply
                 .headers
                 .iter()

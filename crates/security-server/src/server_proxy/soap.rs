@@ -15,7 +15,9 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
     let parsed = soap::parse_request(request.message).map_err(GatewayError::ClientSoap)?;
     let header = &parsed.header;
     if header.client != request.meta.client || header.service != request.meta.service {
-        return Err(GatewayError::InconsistentHeaders("SOAP header and transport metadata name different parties".into()));
+        return Err(GatewayError::InconsistentHeaders(
+            "SOAP header and transport metadata name different parties".into(),
+        ));
     }
     if let Some(answer) = meta::soap(gateway, request, &parsed)? {
         return Ok(answer);

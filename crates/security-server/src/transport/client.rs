@@ -93,8 +93,12 @@ impl PeerPool {
     async fn connect(&self, key: &PeerKey, peer: &Peer) -> Result<SendRequest<Full<Bytes>>, GatewayError> {
         let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&key.address))
             .await
-            .map_err(|_| GatewayError::NetworkError(format!("connecting to {} ({}) timed out", key.server, key.address)))?
-            .map_err(|e| GatewayError::NetworkError(format!("cannot connect to {} ({}): {e}", key.server, key.address)))?;
+            .map_err(|_| {
+                GatewayError::NetworkError(format!("connecting to {} ({}) timed out", key.server, key.address))
+            })?
+            .map_err(|e| {
+                GatewayError::NetworkError(format!("cannot connect to {} ({}): {e}", key.server, key.address))
+            })?;
         let _ = tcp.set_nodelay(true);
         let tls = tokio::time::timeout(self.connect_timeout, peer.tls.connect(server_name(), tcp))
             .await
@@ -137,22 +141,15 @@ impl PeerPool {
     pub async fn send(&self, key: &PeerKey, message: Vec<u8>, timeout: Duration) -> Result<PeerResponse, GatewayError> {
         let exchange = async {
             let mut sender = self.sender(key).await?;
-            sender
-                .ready()
-                .await
-                .map_err(|e| classify(key, e))?;
+            sender.ready().await.map_err(|e| classify(key, e))?;
             let request = Request::post(PATH)
                 .header(header::CONTENT_TYPE, CONTENT_TYPE)
                 .body(Full::new(Bytes::from(message)))
                 .map_err(|e| GatewayError::Internal(e.to_string()))?;
             let response = sender.send_request(request).await.map_err(|e| classify(key, e))?;
             let status = response.status();
-            let content_type = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
+            let content_type =
+                response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             let body = http_body_util::Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
                 .collect()
                 .await

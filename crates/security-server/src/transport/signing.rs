@@ -143,7 +143,8 @@ impl SignatureVerifier {
         member: &egov_xroad::ClientId,
         now: i64,
     ) -> Result<SignatureVerified, SignatureError> {
-        let cert = STANDARD.decode(&block.certificate).map_err(|e| SignatureError::Malformed(format!("certificate: {e}")))?;
+        let cert =
+            STANDARD.decode(&block.certificate).map_err(|e| SignatureError::Malformed(format!("certificate: {e}")))?;
         let value = STANDARD.decode(&block.value).map_err(|e| SignatureError::Malformed(format!("value: {e}")))?;
         let signer = self.trust.verify(&cert, now).map_err(|e| SignatureError::CertPath(e.to_string()))?;
         match &signer.profile {
@@ -156,12 +157,16 @@ impl SignatureVerifier {
             }
         }
         if block.algorithm != signer.key_algorithm.name() {
-            return Err(SignatureError::Malformed(format!("algorithm '{}' does not match the certificate", block.algorithm)));
+            return Err(SignatureError::Malformed(format!(
+                "algorithm '{}' does not match the certificate",
+                block.algorithm
+            )));
         }
         if block.proof.len() > 32 {
             return Err(SignatureError::Malformed("batch proof is too long".into()));
         }
-        let root = batch::root_from_proof(digest, &block.proof).ok_or(SignatureError::Malformed("bad batch proof".into()))?;
+        let root =
+            batch::root_from_proof(digest, &block.proof).ok_or(SignatureError::Malformed("bad batch proof".into()))?;
         let key = VerifiedRoot { certificate: signer.sha256, root };
         let cached = self.verified_roots.lock().ok().and_then(|c| c.get(&key).map(|v| *v == value)).unwrap_or(false);
         if !cached {

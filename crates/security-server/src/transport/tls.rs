@@ -85,7 +85,8 @@ pub fn client_config(
 
 /// The name sent in SNI; identity is established by certificate pinning, not by name.
 pub fn server_name() -> ServerName<'static> {
-    ServerName::try_from("security-server.egov.invalid").unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()))
+    ServerName::try_from("security-server.egov.invalid")
+        .unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()))
 }
 
 /// Chain to the CA (signature, validity, key usage), the registered certificate hash, and
@@ -118,7 +119,8 @@ impl ServerCertVerifier for PinnedPeerVerifier {
         )?;
         if egov_pki::cert_sha256(end_entity) != self.expected {
             return Err(rustls::Error::General(
-                "the peer's certificate is not the authentication certificate registered for that security server".into(),
+                "the peer's certificate is not the authentication certificate registered for that security server"
+                    .into(),
             ));
         }
         let verified = self

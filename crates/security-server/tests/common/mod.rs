@@ -2,7 +2,6 @@
 //! system behind each server, and small HTTP helpers.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
-
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -115,13 +114,18 @@ pub async fn world() -> World {
         let wsdl = agencies::population_wsdl(&format!("http://{is_addr}/population"));
         store.add_wsdl(&provider, "test", &wsdl, None).await.unwrap();
         store.grant(&provider.service("getPersonByFin", None).unwrap(), &caller, "*", "/**").await.unwrap();
-        for (op, path) in [("slowOp", "/slow"), ("garbageOp", "/garbage"), ("wrongIdOp", "/wrong-id"), ("echo", "/echo")] {
+        for (op, path) in
+            [("slowOp", "/slow"), ("garbageOp", "/garbage"), ("wrongIdOp", "/wrong-id"), ("echo", "/echo")]
+        {
             let url = format!("http://{stub_addr}{path}");
             store.add_wsdl(&provider, "test", &op_wsdl(&url, op), None).await.unwrap();
             store.grant(&provider.service(op, None).unwrap(), &caller, "*", "/**").await.unwrap();
         }
         let payments = provider.service("payments", None).unwrap();
-        store.add_rest_service(&payments, &format!("http://{is_addr}/sspf"), Some(&agencies::payments_openapi())).await.unwrap();
+        store
+            .add_rest_service(&payments, &format!("http://{is_addr}/sspf"), Some(&agencies::payments_openapi()))
+            .await
+            .unwrap();
         store.add_endpoint(&payments, "GET", "/persons/*/payments").await.unwrap();
         store.grant(&payments, &caller, "GET", "/persons/*/payments").await.unwrap();
         let whoami = provider.service("whoami", None).unwrap();

@@ -55,7 +55,9 @@ fn refuses_dtd_and_entities() {
     );
     assert!(matches!(parse_request(dtd.as_bytes()), Err(SoapError::InvalidSoap(m)) if m.contains("DTD")));
     let entity = request("<x:userId>&x;</x:userId>", BODY);
-    assert!(matches!(parse_request(entity.as_bytes()), Err(SoapError::InvalidSoap(m)) if m.contains("undefined entity")));
+    assert!(
+        matches!(parse_request(entity.as_bytes()), Err(SoapError::InvalidSoap(m)) if m.contains("undefined entity"))
+    );
     let ok = request("<x:userId>AZ&amp;&#65;</x:userId>", BODY);
     assert_eq!(parse_request(ok.as_bytes()).unwrap().header.user_id.as_deref(), Some("AZ&A"));
 }
@@ -83,7 +85,8 @@ fn refuses_malformed_xml() {
 
 #[test]
 fn header_field_errors() {
-    let no_header = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><a/></s:Body></s:Envelope>"#;
+    let no_header =
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><a/></s:Body></s:Envelope>"#;
     assert_eq!(parse_request(no_header.as_bytes()).unwrap_err(), SoapError::MissingHeader);
 
     let no_id = request("", BODY).replace("<x:id>m-1</x:id>", "");
@@ -143,8 +146,10 @@ fn request_hash_goes_right_after_id_and_replaces_any_existing_one() {
 #[test]
 fn request_hash_survives_locally_declared_namespaces() {
     let local_prefix = include_str!("../../../../fuzz/regressions/soap_id_local_prefix.xml");
-    let default_ns = local_prefix
-        .replace("<x:id xmlns:x=\"http://x-road.eu/xsd/xroad.xsd\">m-1</x:id>", "<id xmlns=\"http://x-road.eu/xsd/xroad.xsd\">m-1</id>");
+    let default_ns = local_prefix.replace(
+        "<x:id xmlns:x=\"http://x-road.eu/xsd/xroad.xsd\">m-1</x:id>",
+        "<id xmlns=\"http://x-road.eu/xsd/xroad.xsd\">m-1</id>",
+    );
     assert_ne!(default_ns, local_prefix);
     for xml in [local_prefix.to_owned(), default_ns] {
         let m = parse_request(xml.as_bytes()).unwrap();
