@@ -541,10 +541,27 @@ async fn rest_service_sees_only_the_authenticated_client() {
     // a victim's id first, our own last: X-Road takes the last; the service must see only it
     let client =
         reqwest_like_get(&url, &[("x-road-client", "AZ/GOV/2/consumer"), ("x-road-client", "AZ/GOV/1/consumer")]).await;
-    assert_eq!(client.0, 200, "{}", client.1);
+    assert_eq!(client.0, 201, "{}", client.1);
     let json: serde_json::Value = serde_json::from_str(&client.1).unwrap();
     assert_eq!(json["x-road-client"], serde_json::json!(["AZ/GOV/1/consumer"]));
     assert_eq!(json["path"], "/rest-echo/x");
+
+    // any method, with a body and a query, and the service's own status code
+    let body = r#"{"fin":"5ZX7K2P","purpose":"benefit"}"#;
+    let reply = send(
+        "PATCH",
+        &format!("{url}/sub?a=1&b=%C9%99"),
+        &[("x-road-client", "AZ/GOV/1/consumer"), ("content-type", "application/json")],
+        body,
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(json["method"], "PATCH");
+    assert_eq!(json["path"], "/rest-echo/x/sub");
+    assert_eq!(json["query"], "a=1&b=%C9%99");
+    assert_eq!(json["body"], body);
+    assert!(!reply.headers["x-road-request-hash"].is_empty());
     w.stop().await;
 }
 

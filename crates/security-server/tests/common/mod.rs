@@ -46,11 +46,18 @@ pub fn service(s: &str) -> ServiceId {
 async fn stub(request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_owned();
     if path.starts_with("/rest-echo") {
-        // what the service was told: the client header(s) and the path it was called on
+        // what the service was told: method, client header(s), path, query, body
+        let method = request.method().to_string();
+        let query = request.uri().query().map(str::to_owned);
         let clients: Vec<String> =
             request.headers().get_all("x-road-client").iter().map(|v| v.to_str().unwrap_or("?").to_owned()).collect();
-        let body = serde_json::json!({"x-road-client": clients, "path": path}).to_string();
-        return response(StatusCode::OK, "application/json", body);
+        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = serde_json::json!({
+            "method": method, "x-road-client": clients, "path": path, "query": query,
+            "body": String::from_utf8_lossy(&body),
+        })
+        .to_string();
+        return response(StatusCode::CREATED, "application/json", body);
     }
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     match path.as_str() {
