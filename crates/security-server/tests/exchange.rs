@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::*;
 use egov_security_server::transport::client::PeerKey;
-use egov_security_server::transport::message::{self, FAULT_CONTENT_TYPE, Protocol, RequestMeta};
+use egov_security_server::transport::message::{self, FAULT_CONTENT_TYPE, Protocol};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const GET_PERSON_B: &str = "AZ/GOV/2/provider/getPersonByFin/v1";
@@ -388,17 +388,8 @@ async fn signed_message(w: &World, tamper: impl FnOnce(&mut Vec<u8>, &mut Vec<u8
     let gw = &w.fed.running[A].0.gateway;
     let mut soap =
         soap_request("AZ/GOV/1/consumer", GET_PERSON_B, &person_body("getPersonByFin", "5ZX7K2P")).into_bytes();
-    let meta = RequestMeta {
-        request_id: "r-1".into(),
-        nonce: message::new_nonce(),
-        timestamp_ms: message::now_ms(),
-        sender: gw.id.clone(),
-        client: client("AZ/GOV/1/consumer"),
-        service: service(GET_PERSON_B),
-        protocol: Protocol::Soap,
-        content_type: Some("text/xml".into()),
-        soap_action: None,
-    };
+    let mut meta = gw.request_meta(client("AZ/GOV/1/consumer"), service(GET_PERSON_B), Protocol::Soap, None, None);
+    meta.request_id = "r-1".into();
     let mut meta_bytes = serde_json::to_vec(&meta).unwrap();
     let block = gw.signer.sign(message::digest(&meta_bytes, &soap, b"")).await.unwrap();
     tamper(&mut meta_bytes, &mut soap);
@@ -483,17 +474,13 @@ async fn certificates_from_another_ca_are_refused() {
     assert_eq!(deliver(&w, &rogue_pool, bytes).await, Err("Server.ClientProxy.SslAuthenticationFailed".into()));
 
     // signature: a signing certificate from another CA, over an authentic TLS connection
-    let meta = RequestMeta {
-        request_id: "r-9".into(),
-        nonce: message::new_nonce(),
-        timestamp_ms: message::now_ms(),
-        sender: a_id,
-        client: client("AZ/GOV/1/consumer"),
-        service: service(GET_PERSON_B),
-        protocol: Protocol::Soap,
-        content_type: None,
-        soap_action: None,
-    };
+    let meta = w.fed.running[A].0.gateway.request_meta(
+        client("AZ/GOV/1/consumer"),
+        service(GET_PERSON_B),
+        Protocol::Soap,
+        None,
+        None,
+    );
     let soap = soap_request("AZ/GOV/1/consumer", GET_PERSON_B, &person_body("getPersonByFin", "5ZX7K2P"));
     let meta_bytes = serde_json::to_vec(&meta).unwrap();
     let rogue_signer = egov_security_server::transport::signing::BatchSigner::start(
@@ -576,17 +563,13 @@ async fn rest_path_cannot_leave_the_service_host() {
     let gw = &w.fed.running[A].0.gateway;
     for evil in ["@127.0.0.1:9/x", "evil.example/x", "/x y"] {
         let message = egov_xroad::rest::request_header_part("GET", evil, []);
-        let meta = RequestMeta {
-            request_id: "r-rest".into(),
-            nonce: message::new_nonce(),
-            timestamp_ms: message::now_ms(),
-            sender: gw.id.clone(),
-            client: client("AZ/GOV/1/consumer"),
-            service: service("AZ/GOV/2/provider/whoami"),
-            protocol: Protocol::Rest,
-            content_type: None,
-            soap_action: None,
-        };
+        let meta = gw.request_meta(
+            client("AZ/GOV/1/consumer"),
+            service("AZ/GOV/2/provider/whoami"),
+            Protocol::Rest,
+            None,
+            None,
+        );
         let meta_bytes = serde_json::to_vec(&meta).unwrap();
         let block = gw.signer.sign(message::digest(&meta_bytes, &message, b"")).await.unwrap();
         let bytes = message::encode(&meta_bytes, &message, b"", &serde_json::to_vec(&block).unwrap());

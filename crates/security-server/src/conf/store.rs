@@ -67,12 +67,11 @@ impl ConfStore {
     /// Registers a member or subsystem as hosted by this security server.
     pub async fn add_client(&self, client: &ClientId) -> Result<(), ConfError> {
         let mut tx = self.db.begin_write().await?;
-        let exists = sqlx::query("SELECT 1 FROM clients WHERE id = $1")
+        let inserted = sqlx::query("INSERT INTO clients (id) VALUES ($1) ON CONFLICT DO NOTHING")
             .bind(client.to_string())
-            .fetch_optional(&mut *tx)
+            .execute(&mut *tx)
             .await?;
-        if exists.is_none() {
-            sqlx::query("INSERT INTO clients (id) VALUES ($1)").bind(client.to_string()).execute(&mut *tx).await?;
+        if inserted.rows_affected() > 0 {
             Self::bump(&mut tx).await?;
         }
         tx.commit().await?;
@@ -277,25 +276,18 @@ impl ConfStore {
         if let Subject::LocalGroup(g) = subject {
             Self::require_group(&mut tx, service.provider(), g).await?;
         }
-        let exists = sqlx::query(
-            "SELECT 1 FROM access_rights WHERE client_id = $1 AND service_code = $2 AND subject = $3 AND method = $4 AND path = $5",
+        let inserted = sqlx::query(
+            "INSERT INTO access_rights (client_id, service_code, subject, method, path) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(service.provider().to_string())
         .bind(service.service_code())
         .bind(subject.to_string())
         .bind(&method)
         .bind(&path)
-        .fetch_optional(&mut *tx)
+        .execute(&mut *tx)
         .await?;
-        if exists.is_none() {
-            sqlx::query("INSERT INTO access_rights (client_id, service_code, subject, method, path) VALUES ($1, $2, $3, $4, $5)")
-                .bind(service.provider().to_string())
-                .bind(service.service_code())
-                .bind(subject.to_string())
-                .bind(&method)
-                .bind(&path)
-                .execute(&mut *tx)
-                .await?;
+        if inserted.rows_affected() > 0 {
             Self::bump(&mut tx).await?;
         }
         tx.commit().await?;
