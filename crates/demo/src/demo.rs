@@ -202,7 +202,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
     summary.push_str(&format!(
         "\ninformation systems: population registry http://{is_addr}/population, social protection fund http://{is_addr}/sspf\n\
 \ntry:\n  curl -s -H 'X-Road-Client: AZ/GOV/1400000001/portal' '{}/r1/AZ/GOV/1400000003/insurance/payments/persons/5ZX7K2P/payments?year=2025'\n\
-  curl -s '{}'\n\nwritten: {}\nCtrl-C stops the federation.",
+\x20 curl -s '{}'\n\nwritten: {}\nCtrl-C stops the federation.",
         running.client_url(0),
         manifest["wsdl_url"].as_str().unwrap_or_default(),
         data_dir.join("demo.json").display()
