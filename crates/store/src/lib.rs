@@ -165,6 +165,19 @@ pub async fn test_postgres_url(test_name: &str) -> Option<String> {
     Some(format!("{prefix}/{name}"))
 }
 
+/// For tests: drops a database made by [`test_postgres_url`] (all its pools must be closed).
+pub async fn drop_test_database(url: &str) {
+    let (Ok(base), Some((_, name))) = (std::env::var("EGOV_TEST_POSTGRES_URL"), url.rsplit_once('/')) else {
+        return;
+    };
+    if !name.starts_with("egov_test_") || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return; // only ever drop what test_postgres_url made
+    }
+    if let Ok(mut admin) = <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut admin).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

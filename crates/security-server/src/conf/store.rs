@@ -476,7 +476,7 @@ mod tests {
 <wsdl:binding name="b" type="t"><wsdl:operation name="getPerson"><xrd:version>v1</xrd:version></wsdl:operation></wsdl:binding>
 <wsdl:service name="s"><wsdl:port name="p" binding="b"><soap:address location="http://127.0.0.1:9/p"/></wsdl:port></wsdl:service></wsdl:definitions>"#;
 
-    async fn exercise(url: &str) {
+    async fn exercise(url: &str) -> ConfStore {
         let store = ConfStore::open(url).await.unwrap();
         let provider: ClientId = "AZ/GOV/2/reg".parse().unwrap();
         let portal: ClientId = "AZ/GOV/1/portal".parse().unwrap();
@@ -518,6 +518,7 @@ mod tests {
         let conf = store.load().await.unwrap();
         assert!(conf.version > v);
         assert!(conf.check_access(&portal, &svc, "POST", None).is_err());
+        store
     }
 
     #[tokio::test]
@@ -529,7 +530,8 @@ mod tests {
     #[tokio::test]
     async fn postgres_store() {
         if let Some(url) = egov_store::test_postgres_url("security-server conf store").await {
-            exercise(&url).await;
+            exercise(&url).await.database().close().await;
+            egov_store::drop_test_database(&url).await;
         }
     }
 }
