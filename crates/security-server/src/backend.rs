@@ -69,17 +69,19 @@ impl Backend {
         *request.headers_mut() = headers;
         let call = async {
             let response = self.client.request(request).await.map_err(|e| {
-                let mut text = e.to_string();
-                if let Some(s) = std::error::Error::source(&e) {
-                    text.push_str(&format!(": {s}"));
-                }
-                GatewayError::ServiceUnreachable(text)
+                // the details name internal hosts: they go to the log, not to other members
+                let source = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+                tracing::warn!(%url, error = %e, %source, "service unreachable");
+                GatewayError::ServiceUnreachable("the provider's service does not answer".into())
             })?;
             let (parts, body) = response.into_parts();
             let body = http_body_util::Limited::new(body, MAX_SERVICE_RESPONSE)
                 .collect()
                 .await
-                .map_err(|e| GatewayError::ServiceUnreachable(format!("reading the answer: {e}")))?
+                .map_err(|e| {
+                    tracing::warn!(%url, error = %e, "reading the service's answer failed");
+                    GatewayError::ServiceUnreachable("the provider's service broke off its answer".into())
+                })?
                 .to_bytes();
             Ok(ServiceResponse { status: parts.status, headers: parts.headers, body })
         };

@@ -139,6 +139,7 @@ impl Gateway {
     pub fn update_directory(&self, directory: Directory) {
         self.trust.set_revoked(directory.conf().revoked_serials.iter().cloned());
         self.directory.set(directory);
+        self.pool.clear();
     }
 
     /// Consumer side: signs `message`/`body` with `meta`, sends it to the security server

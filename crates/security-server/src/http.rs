@@ -175,6 +175,10 @@ pub async fn serve_tls_h2<H, F>(
             });
             let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
+                // a peer that stops answering PINGs is dropped instead of holding the socket
+                .keep_alive_interval(Some(Duration::from_secs(30)))
+                .keep_alive_timeout(Duration::from_secs(20))
+                .max_concurrent_streams(256)
                 .serve_connection(TokioIo::new(tls), service);
             tokio::pin!(conn);
             tokio::select! {

@@ -611,3 +611,26 @@ async fn clients_of_other_members_are_refused_clearly() {
     assert!(reply.body.contains("signs only for its owner"), "{}", reply.body);
     w.stop().await;
 }
+
+#[tokio::test]
+async fn a_peer_cannot_set_hop_by_hop_or_host_headers_for_the_service() {
+    let w = world().await;
+    let gw = &w.fed.running[A].0.gateway;
+    let headers: [(&str, &[u8]); 3] =
+        [("host", b"admin.internal"), ("content-length", b"0"), ("x-road-client", b"AZ/GOV/2/consumer")];
+    let message = egov_xroad::rest::request_header_part("POST", "/x", headers);
+    let meta =
+        gw.request_meta(client("AZ/GOV/1/consumer"), service("AZ/GOV/2/provider/whoami"), Protocol::Rest, None, None);
+    let meta_bytes = serde_json::to_vec(&meta).unwrap();
+    let body = b"signed body";
+    let block = gw.signer.sign(message::digest(&meta_bytes, &message, body)).await.unwrap();
+    let bytes = message::encode(&meta_bytes, &message, body, &serde_json::to_vec(&block).unwrap());
+    let reply = gw.pool.send(&peer_b(&w), bytes, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(reply.content_type, message::CONTENT_TYPE);
+    let frames = message::decode(&reply.body).unwrap();
+    let seen: serde_json::Value = serde_json::from_slice(frames.body).unwrap();
+    assert_eq!(seen["host"], w.stub_addr.to_string(), "the service must see its own host");
+    assert_eq!(seen["body"], "signed body", "the body must be the signed one, whole");
+    assert_eq!(seen["x-road-client"], serde_json::json!(["AZ/GOV/1/consumer"]));
+    w.stop().await;
+}

@@ -69,7 +69,13 @@ pub enum RestError {
     /// A control character in the path.
     #[error("control characters are not allowed in the path")]
     ControlCharacter,
+    /// The path is longer than [`MAX_PATH_LEN`].
+    #[error("the path is longer than {MAX_PATH_LEN} bytes")]
+    TooLong,
 }
+
+/// Longest request path accepted (matching costs grow with the number of segments).
+pub const MAX_PATH_LEN: usize = 8 * 1024;
 
 /// A parsed `/r1/…` request target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +92,9 @@ impl RestTarget {
     /// Parses a request target such as
     /// `/r1/AZ/GOV/1400000002/insurance/payments/persons/5ZX7K2P?year=2025`.
     pub fn parse(path_and_query: &str) -> Result<Self, RestError> {
+        if path_and_query.len() > MAX_PATH_LEN {
+            return Err(RestError::TooLong);
+        }
         let (path, query) = match path_and_query.split_once('?') {
             Some((p, q)) => (p, Some(q.to_owned())),
             None => (path_and_query, None),
@@ -138,10 +147,15 @@ fn decode_segment(raw: &str) -> Result<String, RestError> {
 /// empty segments collapsed; encoded separators, `.`/`..` segments and control characters
 /// refused (X-Road ≤ 7.7.0 was bypassed through such paths, XRDDEV-3054).
 pub fn normalize_path(raw: &str) -> Result<String, RestError> {
+    if raw.len() > MAX_PATH_LEN {
+        return Err(RestError::TooLong);
+    }
     let mut out = String::with_capacity(raw.len() + 1);
     for segment in raw.split('/').filter(|s| !s.is_empty()) {
         let decoded = decode_segment(segment)?;
-        if decoded == "." || decoded == ".." {
+        // "..;x" is ".." to servlet containers (path parameters): refuse it like ".."
+        let bare = decoded.split(';').next().unwrap_or_default();
+        if bare == "." || bare == ".." {
             return Err(RestError::DotSegment);
         }
         out.push('/');
@@ -286,6 +300,10 @@ mod tests {
         assert_eq!(normalize_path("/a/%2E%2E/admin"), Err(RestError::DotSegment));
         assert!(matches!(normalize_path("/a%2Fb"), Err(RestError::EncodedSeparator(_))));
         assert_eq!(normalize_path("/a%00"), Err(RestError::ControlCharacter));
+        assert_eq!(normalize_path("/public/..;x/admin"), Err(RestError::DotSegment));
+        assert_eq!(normalize_path("/public/%2e%2e;/admin"), Err(RestError::DotSegment));
+        assert_eq!(normalize_path("/a;b/c").unwrap(), "/a;b/c");
+        assert_eq!(normalize_path(&"/a".repeat(5000)), Err(RestError::TooLong));
     }
 
     #[test]

@@ -86,6 +86,7 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
     let status = status_line
         .parse::<u16>()
         .ok()
+        .filter(|s| (200..600).contains(s))
         .and_then(|s| StatusCode::from_u16(s).ok())
         .ok_or_else(|| GatewayError::InconsistentResponse(format!("bad status '{status_line}'")))?;
     let expected_hash = egov_xroad::hash::rest_request_hash(&header_part, Some(&body));
@@ -97,8 +98,8 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
     *r.status_mut() = status;
     let out = r.headers_mut();
     for (name, value) in &response_headers {
-        if name.starts_with("x-road-") {
-            continue; // set below by us, never by the service
+        if name.starts_with("x-road-") || !rest::is_forwarded_header(name) {
+            continue; // X-Road headers are set below by us; hop-by-hop ones are not forwarded
         }
         if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
             out.append(n, v);

@@ -26,8 +26,9 @@ use crate::http::{Body, read_body, response};
 use crate::transport::message::{self, FAULT_CONTENT_TYPE, Protocol, RequestMeta, ResponseMeta};
 use crate::transport::signing::SignatureVerified;
 
-/// Largest transport message accepted from a peer.
-const MAX_TRANSPORT_BYTES: usize = 64 * 1024 * 1024;
+/// Room for the frames besides the client's message and body: metadata, signature, and a
+/// REST header part's headers.
+const TRANSPORT_OVERHEAD_BYTES: usize = 256 * 1024;
 
 /// What a protocol handler produced.
 pub(crate) struct Answer {
@@ -89,10 +90,11 @@ async fn process(
     if request.method() != Method::POST || request.uri().path() != message::PATH {
         return Err(GatewayError::InvalidMessage(Origin::ServerProxy, format!("expected POST {}", message::PATH)));
     }
-    let bytes =
-        read_body(request.into_body(), MAX_TRANSPORT_BYTES, gateway.timeouts.client_body).await.map_err(|e| {
-            GatewayError::InvalidMessage(Origin::ServerProxy, format!("cannot read the transport message: {e}"))
-        })?;
+    // a request carries at most the client's message and body, each within the TT-5.2 limit
+    let limit = 2 * gateway.directory.get().limits().max_request_bytes + TRANSPORT_OVERHEAD_BYTES;
+    let bytes = read_body(request.into_body(), limit, gateway.timeouts.client_body).await.map_err(|e| {
+        GatewayError::InvalidMessage(Origin::ServerProxy, format!("cannot read the transport message: {e}"))
+    })?;
     let frames = message::decode(&bytes).map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     let meta: RequestMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     // 3. the sender is the TLS peer, and it hosts the client it speaks for

@@ -45,8 +45,10 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             let _granted = conf.check_access(client, service, method.as_str(), Some(&path))?;
             let mut out = HeaderMap::new();
             for (name, value) in &headers {
-                if name.eq_ignore_ascii_case(rest::HEADER_CLIENT) {
-                    continue; // the service learns the client from the signed metadata only
+                if name.eq_ignore_ascii_case(rest::HEADER_CLIENT) || !rest::is_forwarded_header(name) {
+                    // the client comes from the signed metadata only; hop-by-hop and host
+                    // headers are not a peer's to set (a Host could steer a reverse proxy)
+                    continue;
                 }
                 if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
                     out.append(n, v);

@@ -19,6 +19,14 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             "SOAP header and transport metadata name different parties".into(),
         ));
     }
+    if let Some(target) = &header.security_server
+        && *target != gateway.id
+    {
+        return Err(GatewayError::InvalidSecurityServer(
+            crate::error::Origin::ServerProxy,
+            format!("the request names security server {target}, this is {}", gateway.id),
+        ));
+    }
     if let Some(answer) = meta::soap(gateway, request, &parsed)? {
         return Ok(answer);
     }

@@ -74,6 +74,14 @@ impl PeerPool {
         Self { keys, trust, peers: Default::default(), connect_timeout: Duration::from_secs(5) }
     }
 
+    /// Drops every pooled connection: after a directory change (revocations, new addresses
+    /// or certificates) each peer is authenticated again on its next connection.
+    pub fn clear(&self) {
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.clear();
+        }
+    }
+
     fn peer(&self, key: &PeerKey) -> Result<Arc<Peer>, GatewayError> {
         let mut peers = self.peers.lock().map_err(|_| GatewayError::Internal("peer pool poisoned".into()))?;
         if let Some(p) = peers.get(key) {

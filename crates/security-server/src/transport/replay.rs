@@ -38,8 +38,9 @@ impl ReplayGuard {
         if nonce.len() < 16 || nonce.len() > 64 {
             return Err("nonce has the wrong length".into());
         }
-        let skew = now_ms - timestamp_ms;
-        if skew.abs() > self.window_ms {
+        // abs_diff: the timestamp comes from the peer and may be anything (no overflow)
+        let skew = now_ms.abs_diff(timestamp_ms);
+        if skew > self.window_ms.unsigned_abs() {
             return Err(format!(
                 "timestamp is {} s away from this server's clock (allowed ±{} s)",
                 skew / 1000,
@@ -81,5 +82,9 @@ mod tests {
         assert!(g.check(ahead, now + 60_000, now + 119_999).unwrap_err().contains("already"));
         assert!(g.check("BBBBBBBBBBBBBBBBBBBBBB==", now - 61_000, now).unwrap_err().contains("clock"));
         assert!(g.check("short", now, now).is_err());
+        // extreme timestamps from a peer neither overflow nor pass
+        assert!(g.check("FFFFFFFFFFFFFFFFFFFFFF==", i64::MIN, now).is_err());
+        assert!(g.check("GGGGGGGGGGGGGGGGGGGGGG==", i64::MAX, now).is_err());
+        assert!(g.check("HHHHHHHHHHHHHHHHHHHHHH==", now.wrapping_add(i64::MIN), now).is_err());
     }
 }

@@ -48,12 +48,13 @@ async fn stub(request: Request<Incoming>) -> Response<Body> {
     if path.starts_with("/rest-echo") {
         // what the service was told: method, client header(s), path, query, body
         let method = request.method().to_string();
+        let host = request.headers().get("host").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let query = request.uri().query().map(str::to_owned);
         let clients: Vec<String> =
             request.headers().get_all("x-road-client").iter().map(|v| v.to_str().unwrap_or("?").to_owned()).collect();
         let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         let body = serde_json::json!({
-            "method": method, "x-road-client": clients, "path": path, "query": query,
+            "method": method, "host": host, "x-road-client": clients, "path": path, "query": query,
             "body": String::from_utf8_lossy(&body),
         })
         .to_string();
