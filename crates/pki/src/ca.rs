@@ -112,6 +112,9 @@ impl CertificationAuthority {
             }
             CertProfile::Sign(_) => {
                 params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+                // an explicit EKU without clientAuth/serverAuth: a signing certificate can
+                // never open a TLS connection between security servers (id-kp-documentSigning)
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 5, 7, 3, 36])];
             }
         }
         let cert = csr.signed_by(&self.issuer).map_err(|e| PkiError::CsrRejected(e.to_string()))?;

@@ -473,6 +473,21 @@ async fn certificates_from_another_ca_are_refused() {
     let bytes = signed_message(&w, |_, _| {}).await;
     assert_eq!(deliver(&w, &rogue_pool, bytes).await, Err("Server.ClientProxy.SslAuthenticationFailed".into()));
 
+    // TLS: a signing certificate of the right CA is not an authentication certificate
+    let own = &w.fed.servers[A].keys;
+    let signing_as_auth = egov_security_server::ServerKeys {
+        auth_key: own.sign_key.clone(),
+        auth_cert: own.sign_cert.clone(),
+        sign_key: own.sign_key.clone(),
+        sign_cert: own.sign_cert.clone(),
+    };
+    let wrong_pool = egov_security_server::transport::client::PeerPool::new(
+        signing_as_auth,
+        std::sync::Arc::new(egov_pki::TrustStore::new(w.fed.directory.ca_certs_der().to_vec())),
+    );
+    let bytes = signed_message(&w, |_, _| {}).await;
+    assert_eq!(deliver(&w, &wrong_pool, bytes).await, Err("Server.ClientProxy.SslAuthenticationFailed".into()));
+
     // signature: a signing certificate from another CA, over an authentic TLS connection
     let meta = w.fed.running[A].0.gateway.request_meta(
         client("AZ/GOV/1/consumer"),
