@@ -170,9 +170,7 @@ impl Setup {
         provider_store.add_wsdl(&provider, "bench", &wsdl, None).await?;
         let service = provider.service("echo", Some("v1"))?;
         provider_store.grant(&service, &Subject::Client("BENCH/GOV/1/client".parse()?), "*", "/**").await?;
-        for (server, store) in &federation.running {
-            server.gateway.conf.set(store.load().await?);
-        }
+        federation.reload_conf().await?;
         let header = XRoadHeader {
             client: "BENCH/GOV/1/client".parse()?,
             service,

@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use egov_security_server::ConfStore;
 use egov_security_server::conf::Subject;
 use egov_xroad::{ClientId, ServiceId};
 use serde_json::json;
@@ -144,7 +143,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
         sspf.add_endpoint(&payments, "GET", path).await?;
         sspf.grant(&payments, &Subject::Client(portal.clone()), "GET", path).await?;
     }
-    reload(&running).await?;
+    running.reload_conf().await?;
 
     let servers: Vec<serde_json::Value> = running
         .servers
@@ -208,13 +207,4 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
         data_dir.join("demo.json").display()
     ));
     Ok(Demo { federation: running, manifest, summary, agencies_shutdown })
-}
-
-/// Makes every running server read its configuration now (instead of at the next poll).
-async fn reload(federation: &RunningFederation) -> anyhow::Result<()> {
-    for (server, store) in &federation.running {
-        let store: &ConfStore = store;
-        server.gateway.conf.set(store.load().await?);
-    }
-    Ok(())
 }

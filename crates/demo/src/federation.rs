@@ -194,6 +194,14 @@ impl RunningFederation {
         &self.running[i].1
     }
 
+    /// Makes every server read its configuration now (instead of at the next poll).
+    pub async fn reload_conf(&self) -> Result<(), egov_security_server::conf::ConfError> {
+        for (server, store) in &self.running {
+            server.gateway.conf.reload(store).await?;
+        }
+        Ok(())
+    }
+
     /// Gives every server a new directory (e.g. with revocations).
     pub fn update_directory(&mut self, directory: Directory) {
         for (server, _) in &self.running {

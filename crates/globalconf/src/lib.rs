@@ -100,6 +100,14 @@ pub struct SecurityServer {
     pub clients: Vec<ClientId>,
 }
 
+impl SecurityServer {
+    /// The registered authentication certificate's SHA-256 (validated when the directory
+    /// was built, so `None` only for an entry that never went through [`Directory::new`]).
+    pub fn auth_cert_hash(&self) -> Option<[u8; 32]> {
+        parse_hash(&self.auth_cert_sha256)
+    }
+}
+
 /// The directory as published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,7 +161,8 @@ impl Directory {
                     ss.id, conf.instance
                 )));
             }
-            let hash = parse_hash(&ss.auth_cert_sha256)
+            let hash = ss
+                .auth_cert_hash()
                 .ok_or_else(|| ConfError::Malformed(format!("auth_cert_sha256 of {} is not 64 hex digits", ss.id)))?;
             if by_auth_hash.insert(hash, i).is_some() {
                 return Err(ConfError::Inconsistent(format!(

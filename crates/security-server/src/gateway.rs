@@ -178,7 +178,8 @@ impl Gateway {
         let peer = PeerKey {
             server: provider_ss.id.clone(),
             address: provider_ss.address.clone(),
-            auth_cert_sha256: parse_hex32(&provider_ss.auth_cert_sha256)
+            auth_cert_sha256: provider_ss
+                .auth_cert_hash()
                 .ok_or_else(|| GatewayError::Internal(format!("bad certificate hash for {}", provider_ss.id)))?,
         };
         let meta_bytes = serde_json::to_vec(meta).map_err(|e| GatewayError::Internal(e.to_string()))?;
@@ -268,16 +269,4 @@ fn parse_remote_fault(body: &[u8]) -> Fault {
             format!("unreadable fault from the provider's security server: {e}"),
         ),
     }
-}
-
-/// Parses 64 hex digits.
-pub fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }

@@ -285,7 +285,7 @@ async fn access_rights_are_enforced() {
     let svc = service(GET_PERSON_B);
     let subject = egov_security_server::conf::Subject::Client(client("AZ/GOV/1/consumer"));
     store.revoke(&svc, &subject, None, None).await.unwrap();
-    w.fed.running[B].0.gateway.conf.set(store.load().await.unwrap());
+    w.fed.running[B].0.gateway.conf.reload(store).await.unwrap();
     let request = soap_request("AZ/GOV/1/consumer", GET_PERSON_B, &person_body("getPersonByFin", "5ZX7K2P"));
     assert_eq!(soap_fault(&w, request.clone()).await, "Server.ServerProxy.AccessDenied");
     store.grant(&svc, &subject, "*", "/**").await.unwrap();
@@ -375,7 +375,7 @@ async fn provider_timeout_and_broken_services_give_faults() {
         )
         .await
         .unwrap();
-    w.fed.running[B].0.gateway.conf.set(store.load().await.unwrap());
+    w.fed.running[B].0.gateway.conf.reload(store).await.unwrap();
     let down = soap_request("AZ/GOV/1/consumer", "AZ/GOV/2/provider/downOp/v1", &person_body("downOp", "1"));
     assert_eq!(soap_fault(&w, down).await, "Server.ServerProxy.ServiceFailed.NetworkError");
     w.stop().await;
@@ -401,7 +401,7 @@ fn peer_b(w: &World) -> PeerKey {
     PeerKey {
         server: entry.id.clone(),
         address: entry.address.clone(),
-        auth_cert_sha256: egov_security_server::gateway::parse_hex32(&entry.auth_cert_sha256).unwrap(),
+        auth_cert_sha256: entry.auth_cert_hash().unwrap(),
     }
 }
 
@@ -619,7 +619,7 @@ async fn clients_of_other_members_are_refused_clearly() {
     // hosting a subsystem of another member: this server holds no signing key for it
     let other = client("AZ/GOV/2/consumer");
     w.fed.store(A).add_client(&other).await.unwrap();
-    w.fed.running[A].0.gateway.conf.set(w.fed.store(A).load().await.unwrap());
+    w.fed.running[A].0.gateway.conf.reload(w.fed.store(A)).await.unwrap();
     let request = soap_request("AZ/GOV/2/consumer", GET_PERSON_A, &person_body("getPersonByFin", "5ZX7K2P"));
     let reply = post_soap(&w.url(A), request).await;
     assert_eq!(reply.fault_code().as_deref(), Some("Server.ClientProxy.UnknownMember"));

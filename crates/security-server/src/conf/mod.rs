@@ -13,6 +13,12 @@ pub use store::{ConfError, ConfStore};
 pub type LiveConf = crate::shared::Shared<ServerConf>;
 
 impl LiveConf {
+    /// Reads the configuration from `store` now, instead of at the next poll.
+    pub async fn reload(&self, store: &ConfStore) -> Result<(), ConfError> {
+        self.set(store.load().await?);
+        Ok(())
+    }
+
     /// Polls `store` every `interval` and reloads when its version changed. Runs until
     /// the task is aborted.
     pub async fn follow(self, store: ConfStore, interval: Duration) {

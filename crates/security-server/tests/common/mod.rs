@@ -145,9 +145,7 @@ pub async fn world() -> World {
             .await
             .unwrap();
     }
-    for (server, store) in &fed.running {
-        server.gateway.conf.set(store.load().await.unwrap());
-    }
+    fed.reload_conf().await.unwrap();
     World { fed, dir, stubs, is_addr, stub_addr }
 }
 
