@@ -113,6 +113,7 @@ impl Federation {
                 id: member,
                 name: server.spec.member_name.clone(),
                 subsystems: server.spec.subsystems.clone(),
+                blocked: false,
             });
             security_servers.push(SecurityServer {
                 id: server.id.clone(),
@@ -121,14 +122,11 @@ impl Federation {
                 clients,
             });
         }
-        Ok(Directory::new(GlobalConf {
-            instance: self.instance.clone(),
-            ca_certs_pem: vec![self.ca.certificate_pem()],
-            revoked_serials: Vec::new(),
-            members,
-            security_servers,
-            limits: self.limits.clone(),
-        })?)
+        let mut conf = GlobalConf::new(&self.instance, vec![self.ca.certificate_pem()]);
+        conf.members = members;
+        conf.security_servers = security_servers;
+        conf.limits = self.limits.clone();
+        Ok(Directory::new(conf)?)
     }
 
     /// Starts every server; `db_url(i)` gives each its configuration database.

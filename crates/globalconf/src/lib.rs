@@ -4,9 +4,10 @@
 //! limits. It is the content of X-Road's global configuration (shared/reference/
 //! xroad-protocol.md §7).
 //!
-//! Today it is loaded from a JSON file (or built in-process by `egov demo`); the central
-//! server (issue 3) will publish it signed, and security servers will verify it against
-//! their configuration anchor before use. Lookups used on every message are indexed.
+//! The central server publishes it signed, with an expiry ([`signed`]); security servers
+//! verify it against their configuration anchor before use and stop serving once it has
+//! expired (TT-4.1.2, shared/reference/xroad-protocol.md §7). Lookups used on every message
+//! are indexed.
 
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -16,6 +17,10 @@ use std::path::Path;
 
 use egov_xroad::{ClientId, SecurityServerId};
 use serde::{Deserialize, Serialize};
+
+pub mod signed;
+
+pub use signed::{Anchor, SignedConf, VerificationKey};
 
 /// Why a directory was refused.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +40,12 @@ pub enum ConfError {
     /// The content is inconsistent.
     #[error("federation directory is inconsistent: {0}")]
     Inconsistent(String),
+    /// A signed configuration whose signature does not verify against the anchor.
+    #[error("global configuration refused: {0}")]
+    Signature(String),
+    /// A signed configuration that has expired (or one older than the configuration in use).
+    #[error("global configuration refused: {0}")]
+    Outdated(String),
 }
 
 /// Federation-wide limits.
@@ -50,6 +61,13 @@ pub struct Limits {
     /// Accepted clock difference between security servers for replay protection, seconds.
     #[serde(default = "default_replay_window_secs")]
     pub replay_window_secs: u64,
+    /// How often security servers download the global configuration, seconds.
+    #[serde(default = "default_conf_refresh_secs")]
+    pub conf_refresh_secs: u64,
+    /// Oldest OCSP response accepted for a peer's certificate, seconds (X-Road's
+    /// `ocspFreshnessSeconds`).
+    #[serde(default = "default_ocsp_freshness_secs")]
+    pub ocsp_freshness_secs: u64,
 }
 
 fn default_max_request_bytes() -> usize {
@@ -61,6 +79,12 @@ fn default_service_timeout_ms() -> u64 {
 fn default_replay_window_secs() -> u64 {
     60
 }
+fn default_conf_refresh_secs() -> u64 {
+    60
+}
+fn default_ocsp_freshness_secs() -> u64 {
+    3_600
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -68,6 +92,8 @@ impl Default for Limits {
             max_request_bytes: default_max_request_bytes(),
             service_timeout_ms: default_service_timeout_ms(),
             replay_window_secs: default_replay_window_secs(),
+            conf_refresh_secs: default_conf_refresh_secs(),
+            ocsp_freshness_secs: default_ocsp_freshness_secs(),
         }
     }
 }
@@ -83,6 +109,37 @@ pub struct Member {
     /// Subsystem codes.
     #[serde(default)]
     pub subsystems: Vec<String>,
+    /// Blocked by the operator (TT-3.7): no security server exchanges messages for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blocked: bool,
+}
+
+/// A global group (X-Road's `globalGroup`), usable as a subject of access rights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalGroup {
+    /// Group code, e.g. `security-server-owners`.
+    pub code: String,
+    /// What the group is for.
+    pub description: String,
+    /// Members and subsystems in the group.
+    #[serde(default)]
+    pub members: Vec<ClientId>,
+}
+
+/// Where the operator's central services are reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralServices {
+    /// OCSP responder of the Certification Centre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_url: Option<String>,
+    /// Time-stamping authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa_url: Option<String>,
+    /// Where security servers report security incidents (TT-6.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incidents_url: Option<String>,
 }
 
 /// A registered security server.
@@ -114,6 +171,20 @@ impl SecurityServer {
 pub struct GlobalConf {
     /// Instance (federation) identifier, e.g. `AZ`.
     pub instance: String,
+    /// `production`, or `test` for the test environment (TT-3.8) — a separate
+    /// configuration a production server never accepts.
+    #[serde(default = "default_environment")]
+    pub environment: String,
+    /// Generation number; a security server never goes back to an older one.
+    #[serde(default)]
+    pub serial: u64,
+    /// When the central server generated it (Unix seconds).
+    #[serde(default)]
+    pub generated_at: i64,
+    /// After this time (Unix seconds) security servers stop serving with
+    /// `OutdatedGlobalConf`. `None` only for a directory built in-process (tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
     /// Trusted Certification Centre certificates (PEM).
     pub ca_certs_pem: Vec<String>,
     /// Revoked certificate serials (lower-case hex).
@@ -123,9 +194,39 @@ pub struct GlobalConf {
     pub members: Vec<Member>,
     /// Security servers.
     pub security_servers: Vec<SecurityServer>,
+    /// Global groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub global_groups: Vec<GlobalGroup>,
+    /// The operator's central services.
+    #[serde(default)]
+    pub services: CentralServices,
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
+}
+
+fn default_environment() -> String {
+    "production".into()
+}
+
+impl GlobalConf {
+    /// An empty configuration of `instance` (production, never expiring) trusting `ca_certs_pem`.
+    pub fn new(instance: &str, ca_certs_pem: Vec<String>) -> Self {
+        Self {
+            instance: instance.to_owned(),
+            environment: default_environment(),
+            serial: 0,
+            generated_at: 0,
+            expires_at: None,
+            ca_certs_pem,
+            revoked_serials: Vec::new(),
+            members: Vec::new(),
+            security_servers: Vec::new(),
+            global_groups: Vec::new(),
+            services: CentralServices::default(),
+            limits: Limits::default(),
+        }
+    }
 }
 
 /// An indexed, validated [`GlobalConf`].
@@ -136,6 +237,7 @@ pub struct Directory {
     by_client: HashMap<ClientId, usize>,
     by_auth_hash: HashMap<[u8; 32], usize>,
     by_id: HashMap<SecurityServerId, usize>,
+    blocked: std::collections::HashSet<ClientId>,
 }
 
 impl Directory {
@@ -187,7 +289,8 @@ impl Directory {
                 by_client.entry(client.clone()).or_insert(i);
             }
         }
-        Ok(Self { conf, ca_certs_der, by_client, by_auth_hash, by_id })
+        let blocked = conf.members.iter().filter(|m| m.blocked).map(|m| m.id.clone()).collect();
+        Ok(Self { conf, ca_certs_der, by_client, by_auth_hash, by_id, blocked })
     }
 
     /// Reads and validates a JSON file.
@@ -216,6 +319,23 @@ impl Directory {
     /// Federation-wide limits.
     pub fn limits(&self) -> &Limits {
         &self.conf.limits
+    }
+
+    /// Whether the configuration has expired at `now` (Unix seconds); a security server
+    /// holding only an expired configuration refuses to exchange messages
+    /// (`OutdatedGlobalConf`).
+    pub fn expired_at(&self, now: i64) -> Option<i64> {
+        self.conf.expires_at.filter(|at| now >= *at)
+    }
+
+    /// Whether `client`'s member is blocked by the operator (TT-3.7).
+    pub fn is_blocked(&self, client: &ClientId) -> bool {
+        self.blocked.contains(&client.member_id())
+    }
+
+    /// Whether `client` (or its member) belongs to global group `code`.
+    pub fn in_global_group(&self, code: &str, client: &ClientId) -> bool {
+        self.conf.global_groups.iter().any(|g| g.code == code && g.members.iter().any(|m| m == client))
     }
 
     /// The security server hosting `client`.
@@ -281,23 +401,20 @@ mod tests {
 
     fn conf() -> GlobalConf {
         let ca = egov_pki::CertificationAuthority::generate("AZ", "CA").unwrap();
-        GlobalConf {
-            instance: "AZ".into(),
-            ca_certs_pem: vec![ca.certificate_pem()],
-            revoked_serials: vec![],
-            members: vec![Member {
-                id: "AZ/GOV/1".parse().unwrap(),
-                name: "Ministry".into(),
-                subsystems: vec!["reg".into()],
-            }],
-            security_servers: vec![SecurityServer {
-                id: "AZ/GOV/1/ss1".parse().unwrap(),
-                address: "127.0.0.1:5500".into(),
-                auth_cert_sha256: "ab".repeat(32),
-                clients: vec!["AZ/GOV/1/reg".parse().unwrap()],
-            }],
-            limits: Limits::default(),
-        }
+        let mut conf = GlobalConf::new("AZ", vec![ca.certificate_pem()]);
+        conf.members = vec![Member {
+            id: "AZ/GOV/1".parse().unwrap(),
+            name: "Ministry".into(),
+            subsystems: vec!["reg".into()],
+            blocked: false,
+        }];
+        conf.security_servers = vec![SecurityServer {
+            id: "AZ/GOV/1/ss1".parse().unwrap(),
+            address: "127.0.0.1:5500".into(),
+            auth_cert_sha256: "ab".repeat(32),
+            clients: vec!["AZ/GOV/1/reg".parse().unwrap()],
+        }];
+        conf
     }
 
     #[test]
