@@ -14,6 +14,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod error;
+pub mod publish;
+pub mod registration;
+pub mod registry;
 pub mod store;
 
 pub use error::CentralError;

@@ -17,8 +17,10 @@ CREATE TABLE subsystems (
 CREATE TABLE security_servers (
     id                TEXT PRIMARY KEY,      -- INSTANCE/CLASS/CODE/SERVER
     owner_id          TEXT NOT NULL REFERENCES members(id),
+    environment       TEXT NOT NULL,         -- production | test (TT-3.8 test environment)
     address           TEXT NOT NULL,         -- host:port for other security servers
     auth_cert_sha256  TEXT NOT NULL UNIQUE,
+    sign_cert_serial  TEXT,
     auth_cert         BYTEA NOT NULL,
     registered_at     BIGINT NOT NULL
 );
@@ -39,6 +41,7 @@ CREATE TABLE global_group_members (
 CREATE TABLE registration_requests (
     id            TEXT PRIMARY KEY,
     server_id     TEXT NOT NULL,
+    environment   TEXT NOT NULL,
     address       TEXT NOT NULL,
     auth_csr      BYTEA NOT NULL,
     sign_csr      BYTEA NOT NULL,
@@ -50,9 +53,10 @@ CREATE TABLE registration_requests (
     decided_at    BIGINT
 );
 CREATE TABLE conf_generations (
-    serial        BIGINT PRIMARY KEY,
     environment   TEXT NOT NULL,             -- production | test
+    serial        BIGINT NOT NULL,
     generated_at  BIGINT NOT NULL,
     expires_at    BIGINT NOT NULL,
-    document      TEXT NOT NULL              -- the signed configuration as published
+    document      TEXT NOT NULL,             -- the signed configuration as published
+    PRIMARY KEY (environment, serial)
 );
