@@ -13,10 +13,16 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod api;
+pub mod api_lifecycle;
 pub mod error;
+pub mod incidents;
+pub mod lifecycle;
+pub mod operator;
 pub mod publish;
 pub mod registration;
 pub mod registry;
+pub mod service;
 pub mod store;
 
 pub use error::CentralError;

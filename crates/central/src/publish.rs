@@ -34,6 +34,8 @@ pub struct PublishSettings {
     pub services: CentralServices,
     /// Federation-wide limits.
     pub limits: Limits,
+    /// Base URL of the public listener (`http://host:port`), named in anchors.
+    pub public_url: String,
 }
 
 /// Generations kept per environment (older ones are pruned).
@@ -71,21 +73,19 @@ impl Publisher {
     }
 
     /// The configuration anchor security servers of `environment` are installed with.
-    pub fn anchor(
-        &self,
-        environment: &str,
-        sources: Vec<String>,
-        registration_url: String,
-    ) -> Result<Anchor, CentralError> {
+    pub fn anchor(&self, environment: &str) -> Result<Anchor, CentralError> {
         check_environment(environment)?;
+        let base = self.settings.public_url.trim_end_matches('/');
+        let source = match environment {
+            "production" => format!("{base}/globalconf"),
+            other => format!("{base}/globalconf/{other}"),
+        };
         Ok(Anchor {
             instance: self.settings.instance.clone(),
             environment: environment.to_owned(),
-            sources,
-            registration_url,
-            verification_keys: vec![
-                VerificationKey::of(&self.key).map_err(|e| CentralError::Invalid(e.to_string()))?,
-            ],
+            sources: vec![source],
+            registration_url: format!("{base}/registration"),
+            verification_keys: vec![VerificationKey::of(&self.key).map_err(|e| CentralError::Invalid(e.to_string()))?],
             ca_certs_pem: self.issuer.ca_certs_pem(),
             generated_at: now(),
         })
@@ -138,7 +138,8 @@ impl Publisher {
             })
             .collect();
         // what security servers would refuse must never be published
-        Directory::new(conf.clone()).map_err(|e| CentralError::Conflict(format!("the registry is inconsistent: {e}")))?;
+        Directory::new(conf.clone())
+            .map_err(|e| CentralError::Conflict(format!("the registry is inconsistent: {e}")))?;
         Ok(conf)
     }
 
@@ -190,12 +191,11 @@ impl Publisher {
     /// The newest signed document of `environment`, if any generation exists.
     pub async fn latest(&self, environment: &str) -> Result<Option<String>, CentralError> {
         check_environment(environment)?;
-        let row = sqlx::query(
-            "SELECT document FROM conf_generations WHERE environment = $1 ORDER BY serial DESC LIMIT 1",
-        )
-        .bind(environment)
-        .fetch_optional(self.store.pool())
-        .await?;
+        let row =
+            sqlx::query("SELECT document FROM conf_generations WHERE environment = $1 ORDER BY serial DESC LIMIT 1")
+                .bind(environment)
+                .fetch_optional(self.store.pool())
+                .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
@@ -227,9 +227,11 @@ mod tests {
             validity_secs: 600,
             services: CentralServices::default(),
             limits: Limits::default(),
+            public_url: "http://x".into(),
         };
         let publisher = Publisher::new(store.clone(), issuer.clone(), key, settings);
-        let anchor = publisher.anchor("production", vec!["http://x/globalconf".into()], "http://x/r".into()).unwrap();
+        let anchor = publisher.anchor("production").unwrap();
+        assert_eq!(anchor.sources, vec!["http://x/globalconf".to_string()]);
         assert!(publisher.latest("production").await.unwrap().is_none());
         assert!(publisher.latest("staging").await.is_err());
 

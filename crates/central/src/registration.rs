@@ -35,6 +35,8 @@ pub trait CertificateIssuer: Send + Sync + 'static {
         profile: &'a CertProfile,
         days: i64,
     ) -> BoxFuture<'a, Result<Vec<u8>, String>>;
+    /// Revokes a certificate (RFC 5280 reason name, e.g. `keyCompromise`).
+    fn revoke<'a>(&'a self, serial_hex: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), String>>;
     /// Serials (lower-case hex) of revoked certificates.
     fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, String>>;
     /// The CA certificates (PEM) security servers trust.
@@ -223,7 +225,10 @@ impl CentralStore {
         let address: String = row.try_get(2)?;
         let owner = self.member(server.owner()).await?;
         if owner.state != "active" {
-            return Err(CentralError::Forbidden(format!("member {} is {} and cannot be approved", owner.id, owner.state)));
+            return Err(CentralError::Forbidden(format!(
+                "member {} is {} and cannot be approved",
+                owner.id, owner.state
+            )));
         }
         let auth_csr: Vec<u8> = row.try_get(3)?;
         let sign_csr: Vec<u8> = row.try_get(4)?;
@@ -320,6 +325,12 @@ pub(crate) mod tests {
         fn issue<'a>(&'a self, csr: &'a [u8], p: &'a CertProfile, days: i64) -> BoxFuture<'a, Result<Vec<u8>, String>> {
             Box::pin(async move { self.0.issue(csr, p, days).map_err(|e| e.to_string()) })
         }
+        fn revoke<'a>(&'a self, serial: &'a str, _reason: &'a str) -> BoxFuture<'a, Result<(), String>> {
+            Box::pin(async move {
+                self.1.lock().unwrap().push(serial.to_owned());
+                Ok(())
+            })
+        }
         fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, String>> {
             Box::pin(async move { Ok(self.1.lock().unwrap().clone()) })
         }
@@ -351,9 +362,7 @@ pub(crate) mod tests {
         ));
         let mut wrong = request("AZ/GOV/1400000002/ss1");
         wrong.auth_csr = request("AZ/GOV/1400000002/ss2").auth_csr;
-        assert!(
-            matches!(store.submit_registration(&wrong).await, Err(CentralError::Invalid(m)) if m.contains("ss2"))
-        );
+        assert!(matches!(store.submit_registration(&wrong).await, Err(CentralError::Invalid(m)) if m.contains("ss2")));
         let mut garbage = request("AZ/GOV/1400000002/ss1");
         garbage.sign_csr = "!!".into();
         assert!(matches!(store.submit_registration(&garbage).await, Err(CentralError::Invalid(_))));

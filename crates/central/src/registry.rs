@@ -163,7 +163,8 @@ impl CentralStore {
                 .map_err(|e| CentralError::Invalid(format!("subsystem '{s}': {e}")))?;
         }
         let mut tx = self.database().begin_write().await?;
-        let exists = sqlx::query("SELECT 1 FROM members WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *tx).await?;
+        let exists =
+            sqlx::query("SELECT 1 FROM members WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *tx).await?;
         if exists.is_some() {
             return Err(CentralError::Conflict(format!("member {id} is already registered")));
         }
@@ -212,10 +213,9 @@ impl CentralStore {
 
     /// Every member, by identifier.
     pub async fn members(&self) -> Result<Vec<MemberRecord>, CentralError> {
-        let rows =
-            sqlx::query("SELECT id, name, tax_id, legal_status, state, state_reason FROM members ORDER BY id")
-                .fetch_all(self.pool())
-                .await?;
+        let rows = sqlx::query("SELECT id, name, tax_id, legal_status, state, state_reason FROM members ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
         let subs = sqlx::query("SELECT member_id, code FROM subsystems ORDER BY member_id, code")
             .fetch_all(self.pool())
             .await?;
@@ -263,10 +263,9 @@ impl CentralStore {
         let rows = sqlx::query("SELECT id, environment, address, auth_cert_sha256 FROM security_servers ORDER BY id")
             .fetch_all(self.pool())
             .await?;
-        let clients =
-            sqlx::query("SELECT server_id, client_id FROM server_clients ORDER BY server_id, client_id")
-                .fetch_all(self.pool())
-                .await?;
+        let clients = sqlx::query("SELECT server_id, client_id FROM server_clients ORDER BY server_id, client_id")
+            .fetch_all(self.pool())
+            .await?;
         let mut out = Vec::new();
         for r in rows {
             let env: String = r.try_get(1)?;
@@ -331,9 +330,14 @@ impl CentralStore {
     /// with the next configuration generation).
     pub async fn remove_server(&self, server: &SecurityServerId) -> Result<(), CentralError> {
         let mut tx = self.database().begin_write().await?;
-        sqlx::query("DELETE FROM server_clients WHERE server_id = $1").bind(server.to_string()).execute(&mut *tx).await?;
-        let done =
-            sqlx::query("DELETE FROM security_servers WHERE id = $1").bind(server.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM server_clients WHERE server_id = $1")
+            .bind(server.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM security_servers WHERE id = $1")
+            .bind(server.to_string())
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(CentralError::NotFound(format!("security server {server} is not registered")));
         }
@@ -395,14 +399,10 @@ impl CentralStore {
 
 /// Checks a `host:port` address.
 pub fn check_address(address: &str) -> Result<(), CentralError> {
-    let ok = address
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok_and(|p| p > 0));
-    if ok {
-        Ok(())
-    } else {
-        Err(CentralError::Invalid(format!("address '{address}': expected host:port")))
-    }
+    let ok = address.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok_and(|p| p > 0)
+    });
+    if ok { Ok(()) } else { Err(CentralError::Invalid(format!("address '{address}': expected host:port"))) }
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@ use serde_json::json;
 
 use crate::agencies;
 use crate::federation::{Federation, ParticipantSpec, RunningFederation};
+use egov_globalconf::Limits;
+
+/// Validity of each global configuration generation in the demo (X-Road's default 600 s).
+const CONF_VALIDITY_SECS: i64 = 600;
 
 /// Instance identifier of the demo federation.
 pub const INSTANCE: &str = "AZ";
@@ -102,26 +106,19 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
     let (agencies_shutdown, agencies_rx) = egov_security_server::http::shutdown_pair();
     let is_addr = agencies::start(agencies_rx).await?;
 
-    let mut federation = Federation::new(INSTANCE)?;
+    // the operator first: Certification Centre and central server; then every agency's
+    // security server comes in through registration (TT-4.1.2)
+    let mut federation = Federation::with_central(INSTANCE, data_dir, Limits::default(), CONF_VALIDITY_SECS).await?;
     for spec in participants()? {
         federation.add(spec, 0, 0).await?;
-    }
-    std::fs::write(data_dir.join("ca.pem"), federation.ca.certificate_pem())?;
-    std::fs::write(data_dir.join("directory.json"), serde_json::to_string_pretty(federation.directory()?.conf())?)?;
-    for server in &federation.servers {
-        let dir = data_dir.join(&server.spec.name);
-        std::fs::create_dir_all(&dir)?;
-        for stale in ["serverconf.db", "serverconf.db-wal", "serverconf.db-shm"] {
-            let _ = std::fs::remove_file(dir.join(stale)); // the demo always starts from a clean configuration
-        }
-        std::fs::write(dir.join("auth.crt.pem"), egov_pki::to_pem("CERTIFICATE", &server.keys.auth_cert))?;
-        std::fs::write(dir.join("auth.key.pem"), server.keys.auth_key.to_pem())?;
-        std::fs::write(dir.join("sign.crt.pem"), egov_pki::to_pem("CERTIFICATE", &server.keys.sign_cert))?;
-        std::fs::write(dir.join("sign.key.pem"), server.keys.sign_key.to_pem())?;
     }
     let db_root = data_dir.to_owned();
     let running =
         federation.start(move |s| egov_store::sqlite_url(&db_root.join(&s.spec.name).join("serverconf.db"))).await?;
+    let operator = running.operator.as_ref().ok_or_else(|| anyhow::anyhow!("the demo runs a central server"))?;
+    let ca_pem = operator.central.ca().ca_cert_pem();
+    std::fs::write(data_dir.join("ca.pem"), &ca_pem)?;
+    let central_dir = data_dir.join("central");
 
     let portal: ClientId = id("AZ/GOV/1400000001/portal")?;
     let registry: ClientId = id("AZ/GOV/1400000002/population-registry")?;
@@ -173,8 +170,18 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
     let manifest = json!({
         "instance": INSTANCE,
         "data_dir": data_dir.display().to_string(),
-        "directory": data_dir.join("directory.json").display().to_string(),
         "ca_certificate": data_dir.join("ca.pem").display().to_string(),
+        "central": {
+            "public_url": operator.running.public_url,
+            "globalconf_url": format!("{}/globalconf", operator.running.public_url),
+            "registration_url": format!("{}/registration", operator.running.public_url),
+            "ocsp_url": format!("{}/ocsp", operator.running.public_url),
+            "tsa_url": format!("{}/tsa", operator.running.public_url),
+            "admin_url": format!("https://{}", operator.running.admin_addr),
+            "operator_credentials": central_dir.join("operator.json").display().to_string(),
+            "anchor": data_dir.join(&running.servers[0].spec.name).join("anchor.json").display().to_string(),
+            "key_passphrase": crate::federation::DEMO_PASSPHRASE,
+        },
         "security_servers": servers,
         "services": services,
         "information_systems": {
@@ -188,7 +195,13 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
     std::fs::write(&tmp, serde_json::to_string_pretty(&manifest)?)?;
     std::fs::rename(&tmp, data_dir.join("demo.json"))?;
 
-    let mut summary = String::from("egov demo federation is running (instance AZ)\n\nsecurity servers:\n");
+    let mut summary = format!(
+        "egov demo federation is running (instance AZ)\n\ncentral server: {} (global configuration, registration, OCSP, TSA); \
+         admin API https://{} (EGOV_OPERATOR={})\n\nsecurity servers:\n",
+        operator.running.public_url,
+        operator.running.admin_addr,
+        central_dir.join("operator.json").display()
+    );
     for (i, s) in running.servers.iter().enumerate() {
         summary.push_str(&format!(
             "  {:<24} {:<28} clients: {}   peers: {}\n",

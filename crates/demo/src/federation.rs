@@ -1,18 +1,29 @@
-//! Builds a federation on loopback: a Certification Centre, security servers with keys and
-//! certificates obtained through the CSR path (TT-4.1.2: generate keys, make certificate
-//! requests, hand them to the CA), and the federation directory naming them all.
+//! Builds a federation on loopback: security servers with keys and certificates obtained
+//! through certificate requests (TT-4.1.2), and the directory naming them all.
 //!
-//! Used by `egov demo`, the integration tests and the benchmark. Until the central server
-//! exists (issue 3) the directory is assembled here instead of being downloaded.
+//! Two ways to trust:
+//! - [`Federation::with_central`]: the operator's central services run (Certification
+//!   Centre, central server); every server is set up as a real one is — keys and CSRs in a
+//!   server directory, a registration request, the operator's approval over the admin API —
+//!   and downloads the signed global configuration. `egov demo` and the end-to-end tests.
+//! - [`Federation::new`]: a bare CA and a directory built in-process, for tests of the
+//!   message path and the benchmark, which need no central server.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::path::Path;
+
+use egov_central::api::client::{AdminClient, OperatorCredentials, path_segment};
+use egov_central::operator::{CentralDir, InitOptions};
+use egov_central::service::{CentralSettings, RunningCentral};
 use egov_globalconf::{Directory, GlobalConf, Limits, Member, SecurityServer};
 use egov_pki::{CertProfile, CertificationAuthority, KeyAlgorithm, PrivateKey};
+use egov_security_server::enrolment::ServerDir;
 use egov_security_server::{ConfStore, DirectoryHandle, RunningServer, ServerKeys, Settings, Timeouts};
 use egov_xroad::{ClientId, SecurityServerId};
+use serde_json::json;
 use tokio::net::TcpListener;
 
 /// One participant: a member, its subsystems, and the security server it runs.
@@ -39,6 +50,8 @@ pub struct IssuedServer {
     pub id: SecurityServerId,
     /// Keys and certificates.
     pub keys: ServerKeys,
+    /// Its server directory, when it was set up through the central server.
+    pub dir: Option<ServerDir>,
 }
 
 /// Issues an authentication (P-256) and a signing (Ed25519) certificate to a security
@@ -53,12 +66,92 @@ pub fn issue_server_keys(ca: &CertificationAuthority, id: &SecurityServerId) -> 
     Ok(ServerKeys { auth_key, auth_cert, sign_key, sign_cert })
 }
 
-/// A federation being assembled: CA, servers with pre-bound listeners, directory.
+/// The operator's side of a federation set up through the central server.
+pub struct Operator {
+    /// The central services' directory.
+    pub central: CentralDir,
+    /// The running central server.
+    pub running: RunningCentral,
+    /// The operator's admin API client.
+    pub admin: AdminClient,
+    /// Where the central services and server directories live.
+    pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operator").field("data_dir", &self.data_dir).finish_non_exhaustive()
+    }
+}
+
+/// Passphrase of the demo's key files. A demo federation is thrown away at exit; a real
+/// deployment takes its passphrases from the environment (`EGOV_CENTRAL_PASSPHRASE`,
+/// `EGOV_SS_PASSPHRASE`).
+pub const DEMO_PASSPHRASE: &str = "demo-only-passphrase";
+
+/// Where trust comes from.
+pub enum Trust {
+    /// A bare Certification Authority; the directory is built in-process.
+    Local(CertificationAuthority),
+    /// The operator's central services.
+    Central(Box<Operator>),
+}
+
+impl Operator {
+    /// Registers `spec`'s member and sets up its security server in `dir` the way a new
+    /// server is set up (TT-4.1.2): keys and CSRs, a registration request, the operator's
+    /// approval, the certificates collected; its subsystems become clients of the server.
+    pub async fn enrol(
+        &self,
+        spec: &ParticipantSpec,
+        id: &SecurityServerId,
+        address: &str,
+    ) -> anyhow::Result<(ServerDir, ServerKeys)> {
+        let member = spec.member.member_id();
+        let admin = |method: &'static str, path: String, body: Option<serde_json::Value>| async move {
+            self.admin.ok(method, &path, body.as_ref()).await.map_err(anyhow::Error::msg)
+        };
+        admin(
+            "POST",
+            "/api/v1/members".into(),
+            Some(json!({
+                "id": member.to_string(),
+                "name": spec.member_name,
+                "tax_id": member.member_code(),
+                "legal_status": "central-executive",
+                "subsystems": spec.subsystems,
+            })),
+        )
+        .await?;
+        let anchor = admin("GET", "/api/v1/anchor?environment=production".into(), None).await?;
+        let dir_path = self.data_dir.join(&spec.name);
+        let _ = std::fs::remove_dir_all(&dir_path); // a demo server is always set up anew
+        let dir = ServerDir::new(&dir_path, Some(DEMO_PASSPHRASE.into()));
+        dir.init(&serde_json::to_string_pretty(&anchor)?, id)?;
+        let request = dir.register(address, "production").await?;
+        admin("POST", format!("/api/v1/registrations/{}/approve", path_segment(&request.id)), None).await?;
+        let approved = dir.register(address, "production").await?;
+        anyhow::ensure!(approved.state == "approved", "registration of {id} is {}", approved.state);
+        for s in &spec.subsystems {
+            let client = ClientId::subsystem(member.instance(), member.member_class(), member.member_code(), s)?;
+            admin(
+                "POST",
+                format!("/api/v1/security-servers/{}/clients", path_segment(&id.to_string())),
+                Some(json!({ "client": client.to_string() })),
+            )
+            .await?;
+        }
+        let keys = dir.keys()?;
+        Ok((dir, keys))
+    }
+}
+
+/// A federation being assembled: trust, servers with pre-bound listeners.
 pub struct Federation {
     /// Instance identifier.
     pub instance: String,
-    /// The Certification Centre.
-    pub ca: CertificationAuthority,
+    /// Where certificates and the directory come from.
+    pub trust: Trust,
     /// Servers, in the order added.
     pub servers: Vec<IssuedServer>,
     listeners: Vec<(TcpListener, TcpListener)>,
@@ -79,7 +172,10 @@ impl Federation {
     pub fn new(instance: &str) -> anyhow::Result<Self> {
         Ok(Self {
             instance: instance.to_owned(),
-            ca: CertificationAuthority::generate(instance, &format!("{instance} e-Government Certification Centre"))?,
+            trust: Trust::Local(CertificationAuthority::generate(
+                instance,
+                &format!("{instance} e-Government Certification Centre"),
+            )?),
             servers: Vec::new(),
             listeners: Vec::new(),
             limits: Limits::default(),
@@ -87,20 +183,75 @@ impl Federation {
         })
     }
 
+    /// A federation whose operator's central services (Certification Centre and central
+    /// server, created anew in `data_dir/central`) start now; `limits` are published in the
+    /// global configuration, which expires `validity_secs` after each generation.
+    pub async fn with_central(
+        instance: &str,
+        data_dir: &Path,
+        limits: Limits,
+        validity_secs: i64,
+    ) -> anyhow::Result<Self> {
+        let central_dir = data_dir.join("central");
+        let _ = std::fs::remove_dir_all(&central_dir); // the demo's operator starts anew each time
+        let public = TcpListener::bind("127.0.0.1:0").await?;
+        let admin = TcpListener::bind("127.0.0.1:0").await?;
+        let admin_address = admin.local_addr()?.to_string();
+        let options = InitOptions { instance: instance.into(), admin_address, passphrase: DEMO_PASSPHRASE.into() };
+        let created = CentralDir::init(&central_dir, &options).await?;
+        let central = CentralDir::open(&central_dir, DEMO_PASSPHRASE, None).await?;
+        let settings = CentralSettings {
+            instance: instance.into(),
+            validity_secs,
+            generation_interval: Duration::from_secs((validity_secs / 3).max(1) as u64),
+            limits: limits.clone(),
+            public_url: None,
+        };
+        let running = central.start(public, admin, settings).await?;
+        let creds: OperatorCredentials = serde_json::from_str(&std::fs::read_to_string(created.operator_file())?)?;
+        let admin = AdminClient::new(&creds).map_err(anyhow::Error::msg)?;
+        Ok(Self {
+            instance: instance.to_owned(),
+            trust: Trust::Central(Box::new(Operator { central, running, admin, data_dir: data_dir.to_owned() })),
+            servers: Vec::new(),
+            listeners: Vec::new(),
+            limits,
+            timeouts: Timeouts::default(),
+        })
+    }
+
+    /// The operator's side, when the federation has a central server.
+    pub fn operator(&self) -> Option<&Operator> {
+        match &self.trust {
+            Trust::Central(op) => Some(op),
+            Trust::Local(_) => None,
+        }
+    }
+
     /// Adds a participant: issues its server's keys and binds its two listeners on
     /// 127.0.0.1 (`client_port`/`peer_port` 0 = any free port).
     pub async fn add(&mut self, spec: ParticipantSpec, client_port: u16, peer_port: u16) -> anyhow::Result<usize> {
         let id = SecurityServerId::new(spec.member.clone(), &spec.server_code)?;
-        let keys = issue_server_keys(&self.ca, &id)?;
         let client = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], client_port))).await?;
         let peer = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], peer_port))).await?;
-        self.servers.push(IssuedServer { spec, id, keys });
+        let (keys, dir) = match &self.trust {
+            Trust::Local(ca) => (issue_server_keys(ca, &id)?, None),
+            Trust::Central(op) => {
+                let (dir, keys) = op.enrol(&spec, &id, &peer.local_addr()?.to_string()).await?;
+                (keys, Some(dir))
+            }
+        };
+        self.servers.push(IssuedServer { spec, id, keys, dir });
         self.listeners.push((client, peer));
         Ok(self.servers.len() - 1)
     }
 
-    /// The directory naming every server added so far.
+    /// The directory naming every server added so far (built in-process: a federation
+    /// without central server).
     pub fn directory(&self) -> anyhow::Result<Directory> {
+        let Trust::Local(ca) = &self.trust else {
+            anyhow::bail!("a federation with a central server downloads its directory");
+        };
         let mut security_servers = Vec::new();
         let mut members = Vec::new();
         for (server, (_, peer)) in self.servers.iter().zip(&self.listeners) {
@@ -122,7 +273,7 @@ impl Federation {
                 clients,
             });
         }
-        let mut conf = GlobalConf::new(&self.instance, vec![self.ca.certificate_pem()]);
+        let mut conf = GlobalConf::new(&self.instance, vec![ca.certificate_pem()]);
         conf.members = members;
         conf.security_servers = security_servers;
         conf.limits = self.limits.clone();
@@ -131,7 +282,10 @@ impl Federation {
 
     /// Starts every server; `db_url(i)` gives each its configuration database.
     pub async fn start(self, db_url: impl Fn(&IssuedServer) -> String) -> anyhow::Result<RunningFederation> {
-        let directory = self.directory()?;
+        let local = match &self.trust {
+            Trust::Local(_) => Some(self.directory()?),
+            Trust::Central(_) => None,
+        };
         let mut running = Vec::new();
         let mut specs = Vec::new();
         for (server, (client, peer)) in self.servers.into_iter().zip(self.listeners) {
@@ -146,6 +300,14 @@ impl Federation {
                     )?)
                     .await?;
             }
+            let (directory, conf_client) = match (&local, &server.dir) {
+                (Some(d), _) => (d.clone(), None),
+                (None, Some(dir)) => {
+                    let client = dir.conf_client()?;
+                    (client.initial().await?, Some(client))
+                }
+                (None, None) => anyhow::bail!("security server {} has neither directory nor anchor", server.id),
+            };
             let settings = Settings {
                 id: server.id.clone(),
                 client_listen: client.local_addr()?,
@@ -153,20 +315,32 @@ impl Federation {
                 keys: server.keys.clone(),
                 timeouts: self.timeouts.clone(),
                 conf_poll: Duration::from_millis(500),
+                conf_client,
             };
-            let handle = DirectoryHandle::new(directory.clone());
+            let handle = DirectoryHandle::new(directory);
             let started = egov_security_server::start_on(settings, client, peer, store.clone(), handle).await?;
             running.push((started, store));
             specs.push(server);
         }
-        Ok(RunningFederation { ca: self.ca, servers: specs, running, directory })
+        let directory = match local {
+            Some(d) => d,
+            None => running
+                .first()
+                .map(|(s, _): &(RunningServer, ConfStore)| s.gateway.directory.get().as_ref().clone())
+                .ok_or_else(|| anyhow::anyhow!("no security server"))?,
+        };
+        let operator = match self.trust {
+            Trust::Central(op) => Some(op),
+            Trust::Local(_) => None,
+        };
+        Ok(RunningFederation { operator, servers: specs, running, directory })
     }
 }
 
 /// A started federation.
 pub struct RunningFederation {
-    /// The Certification Centre.
-    pub ca: CertificationAuthority,
+    /// The operator's central services, when the federation has them.
+    pub operator: Option<Box<Operator>>,
     /// Issued servers (same order as `running`).
     pub servers: Vec<IssuedServer>,
     /// Running servers and their configuration stores.
@@ -208,11 +382,27 @@ impl RunningFederation {
         self.directory = directory;
     }
 
-    /// Stops every server.
+    /// Makes every server download the global configuration now (instead of at its next
+    /// refresh).
+    pub async fn refresh_globalconf(&self) -> anyhow::Result<()> {
+        for ((server, _), spec) in self.running.iter().zip(&self.servers) {
+            if let Some(dir) = &spec.dir {
+                dir.conf_client()?.refresh_gateway(&server.gateway).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops every server, then the central services.
     pub async fn stop(self) {
         for (server, store) in self.running {
             server.stop().await;
             store.database().close().await;
+        }
+        if let Some(op) = self.operator {
+            op.running.stop().await;
+            op.central.store().database().close().await;
+            op.central.ca().close().await;
         }
     }
 }

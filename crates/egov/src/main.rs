@@ -1,6 +1,7 @@
 //! `egov`: one binary for every component; it only parses the command line and wires the
 //! library crates together (shared/DESIGN.md decision 1).
 
+mod central;
 mod ss;
 
 /// mimalloc instead of the system allocator: the message path allocates and frees many
@@ -35,6 +36,9 @@ enum Command {
         #[command(subcommand)]
         command: ss::SsCommand,
     },
+    /// The operator's central server: registry, registration, signed global configuration,
+    /// lifecycles, notices, incidents (with the Certification Centre's OCSP and TSA).
+    Central(central::CentralArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Demo { data_dir } => egov_demo::run(egov_demo::DemoOptions { data_dir }, shutdown_signal()).await,
             Command::Ss { command } => ss::run(command, shutdown_signal()).await,
+            Command::Central(args) => central::run(args, shutdown_signal()).await,
             Command::Bench { command: BenchCommand::Gateway(args) } => egov_bench::gateway(args).await,
         }
     });

@@ -4,16 +4,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use egov_globalconf::Directory;
-use egov_pki::PrivateKey;
 use egov_security_server::conf::Subject;
-use egov_security_server::{ConfStore, DirectoryHandle, ServerKeys, Settings, Timeouts};
+use egov_security_server::enrolment::ServerDir;
+use egov_security_server::{ConfStore, DirectoryHandle, Settings, Timeouts};
 use egov_xroad::{ClientId, SecurityServerId, ServiceId};
 
 #[derive(Args)]
@@ -23,19 +22,55 @@ pub struct Db {
     db: String,
 }
 
+#[derive(Args)]
+pub struct ServerDirArgs {
+    /// The server directory: anchor, keys, certificates, saved global configuration.
+    #[arg(long = "dir")]
+    path: PathBuf,
+    /// Passphrase of the key files.
+    #[arg(long, env = "EGOV_SS_PASSPHRASE", hide_env_values = true)]
+    passphrase: Option<String>,
+}
+
+impl ServerDirArgs {
+    fn open(&self) -> ServerDir {
+        ServerDir::new(&self.path, self.passphrase.clone())
+    }
+}
+
 #[derive(Subcommand)]
 pub enum SsCommand {
-    /// Run a security server.
-    Serve {
+    /// Set up a new security server (TT-4.1.2): install the configuration anchor, generate
+    /// the authentication and signing keys, write the certificate requests.
+    Init {
+        #[command(flatten)]
+        dir: ServerDirArgs,
+        /// The configuration anchor (JSON) from the operator.
+        #[arg(long)]
+        anchor: PathBuf,
         /// This server's id, INSTANCE/CLASS/CODE/SERVER.
         #[arg(long)]
         id: SecurityServerId,
-        /// Directory holding auth.key.pem, auth.crt.pem, sign.key.pem, sign.crt.pem.
+    },
+    /// Submit the registration request to the central server; run again to see its state
+    /// and, once the operator approved it, install the certificates.
+    Register {
+        #[command(flatten)]
+        dir: ServerDirArgs,
+        /// host:port where other security servers will reach this one.
         #[arg(long)]
-        keys_dir: PathBuf,
-        /// Federation directory (JSON); re-read when it changes.
-        #[arg(long)]
-        directory: PathBuf,
+        address: String,
+        /// production or test (the test environment, TT-3.8).
+        #[arg(long, default_value = "production")]
+        environment: String,
+        /// Keep asking until the request is decided, at most this many seconds.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Run a security server.
+    Serve {
+        #[command(flatten)]
+        dir: ServerDirArgs,
         /// Where information systems connect.
         #[arg(long, default_value = "127.0.0.1:8080")]
         client_listen: SocketAddr,
@@ -202,8 +237,44 @@ pub enum AclCommand {
 
 pub async fn run(command: SsCommand, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     match command {
-        SsCommand::Serve { id, keys_dir, directory, client_listen, peer_listen, db } => {
-            serve(id, &keys_dir, &directory, client_listen, peer_listen, &db.db, shutdown).await
+        SsCommand::Init { dir, anchor, id } => {
+            let text = std::fs::read_to_string(&anchor).with_context(|| format!("reading {}", anchor.display()))?;
+            dir.open().init(&text, &id)?;
+            println!(
+                "security server {id}: keys generated in {}; certificate requests auth.csr.pem and sign.csr.pem; \
+                 next: egov ss register --dir {} --address HOST:PORT",
+                dir.path.display(),
+                dir.path.display()
+            );
+            Ok(())
+        }
+        SsCommand::Register { dir, address, environment, wait } => {
+            let server = dir.open();
+            let deadline = std::time::Instant::now() + Duration::from_secs(wait);
+            loop {
+                let state = server.register(&address, &environment).await?;
+                match state.state.as_str() {
+                    "approved" => {
+                        println!(
+                            "registration {} approved; certificates installed in {}",
+                            state.id,
+                            dir.path.display()
+                        );
+                        return Ok(());
+                    }
+                    "refused" => {
+                        bail!("registration {} refused by the operator: {}", state.id, state.reason.unwrap_or_default())
+                    }
+                    _ if std::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+                    other => {
+                        println!("registration {} is {other}; the operator must approve it", state.id);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        SsCommand::Serve { dir, client_listen, peer_listen, db } => {
+            serve(&dir.open(), client_listen, peer_listen, &db.db, shutdown).await
         }
         SsCommand::Client { command: ClientCommand::Add { client, db } } => {
             open(&db).await?.add_client(&client).await?;
@@ -322,42 +393,25 @@ async fn show(store: &ConfStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_pem(dir: &Path, name: &str) -> anyhow::Result<String> {
-    let path = dir.join(name);
-    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
-}
-
-fn load_keys(dir: &Path) -> anyhow::Result<ServerKeys> {
-    let cert = |name: &str| -> anyhow::Result<Vec<u8>> {
-        Ok(egov_pki::from_pem("CERTIFICATE", &read_pem(dir, name)?)?.remove(0))
-    };
-    Ok(ServerKeys {
-        auth_key: PrivateKey::from_pem(&read_pem(dir, "auth.key.pem")?).context("auth.key.pem")?,
-        auth_cert: cert("auth.crt.pem")?,
-        sign_key: PrivateKey::from_pem(&read_pem(dir, "sign.key.pem")?).context("sign.key.pem")?,
-        sign_cert: cert("sign.crt.pem")?,
-    })
-}
-
 async fn serve(
-    id: SecurityServerId,
-    keys_dir: &Path,
-    directory_path: &Path,
+    dir: &ServerDir,
     client_listen: SocketAddr,
     peer_listen: SocketAddr,
     db: &str,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let keys = load_keys(keys_dir)?;
-    let directory = Directory::load(directory_path)?;
+    let id = dir.id()?;
+    let keys = dir.keys()?;
+    let conf_client = dir.conf_client()?;
+    let directory = conf_client.initial().await.context("no global configuration")?;
     let Some(entry) = directory.server(&id) else {
-        bail!("security server {id} is not in the federation directory {}", directory_path.display());
+        bail!("security server {id} is not in the global configuration (not registered, or removed by the operator)");
     };
     let own_hash = egov_globalconf::hash_hex(&egov_pki::cert_sha256(&keys.auth_cert));
     if own_hash != entry.auth_cert_sha256 {
         bail!(
-            "the authentication certificate in {} (SHA-256 {own_hash}) is not the one registered for {id} ({});              other security servers would refuse this server",
-            keys_dir.display(),
+            "the authentication certificate of this server (SHA-256 {own_hash}) is not the one registered for {id} \
+             ({}); other security servers would refuse this server",
             entry.auth_cert_sha256
         );
     }
@@ -369,33 +423,14 @@ async fn serve(
         keys,
         timeouts: Timeouts::default(),
         conf_poll: Duration::from_secs(1),
+        conf_client: Some(conf_client),
     };
     let server = egov_security_server::start(settings, store, DirectoryHandle::new(directory)).await?;
     println!(
         "security server {id}: information systems on http://{}, security servers on {}",
         server.client_addr, server.peer_addr
     );
-    let gateway = server.gateway.clone();
-    let path = directory_path.to_owned();
-    let reload = tokio::spawn(async move {
-        let mut last = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            let now = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-            if now != last {
-                last = now;
-                match Directory::load(&path) {
-                    Ok(d) => {
-                        gateway.update_directory(d);
-                        tracing::info!("federation directory reloaded");
-                    }
-                    Err(e) => tracing::error!(error = %e, "new federation directory refused; keeping the previous one"),
-                }
-            }
-        }
-    });
     shutdown.await;
-    reload.abort();
     server.stop().await;
     Ok(())
 }

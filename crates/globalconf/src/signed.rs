@@ -97,6 +97,29 @@ impl Anchor {
     /// does not name, altered after signing, of another instance or environment, without an
     /// expiry, expired, or generated in the future.
     pub fn verify(&self, document: &[u8], now: i64) -> Result<GlobalConf, ConfError> {
+        let conf = self.verify_signature(document)?;
+        let expires_at = conf.expires_at.unwrap_or(i64::MIN);
+        if now >= expires_at {
+            return Err(ConfError::Outdated(format!(
+                "generation {} expired at {} ({} s ago)",
+                conf.serial,
+                rfc3339(expires_at),
+                now.saturating_sub(expires_at)
+            )));
+        }
+        if conf.generated_at > now + CLOCK_SKEW_SECS {
+            return Err(ConfError::Inconsistent(format!(
+                "generated at {}, in the future (check the clocks)",
+                rfc3339(conf.generated_at)
+            )));
+        }
+        Ok(conf)
+    }
+
+    /// Checks everything [`verify`](Self::verify) does except freshness: how a server reads
+    /// back the copy it saved, which may have expired while it was down (it then starts and
+    /// answers `OutdatedGlobalConf` until a fresh generation arrives).
+    pub fn verify_signature(&self, document: &[u8]) -> Result<GlobalConf, ConfError> {
         if document.len() > MAX_DOCUMENT_BYTES {
             return Err(ConfError::Malformed(format!("document larger than {MAX_DOCUMENT_BYTES} bytes")));
         }
@@ -106,15 +129,18 @@ impl Anchor {
             return Err(ConfError::Malformed(format!("format '{}', expected '{FORMAT}'", signed.format)));
         }
         let key = self.verification_keys.iter().find(|k| k.key_id == signed.key_id).ok_or_else(|| {
-            ConfError::Signature(format!("signed by key {}, which the configuration anchor does not trust", signed.key_id))
+            ConfError::Signature(format!(
+                "signed by key {}, which the configuration anchor does not trust",
+                signed.key_id
+            ))
         })?;
-        let content =
-            STANDARD.decode(&signed.content).map_err(|e| ConfError::Malformed(format!("content is not base64: {e}")))?;
+        let content = STANDARD
+            .decode(&signed.content)
+            .map_err(|e| ConfError::Malformed(format!("content is not base64: {e}")))?;
         let signature = STANDARD
             .decode(&signed.signature)
             .map_err(|e| ConfError::Malformed(format!("signature is not base64: {e}")))?;
-        let public =
-            STANDARD.decode(&key.public_key).map_err(|e| ConfError::Malformed(format!("anchor key: {e}")))?;
+        let public = STANDARD.decode(&key.public_key).map_err(|e| ConfError::Malformed(format!("anchor key: {e}")))?;
         egov_pki::signature::verify(key.algorithm, &public, &signed_bytes(&content), &signature).map_err(|_| {
             ConfError::Signature("the signature does not match the content (altered in transit?)".into())
         })?;
@@ -125,22 +151,8 @@ impl Anchor {
                 conf.instance, conf.environment, self.instance, self.environment
             )));
         }
-        let Some(expires_at) = conf.expires_at else {
+        if conf.expires_at.is_none() {
             return Err(ConfError::Inconsistent("a published configuration must carry an expiry".into()));
-        };
-        if now >= expires_at {
-            return Err(ConfError::Outdated(format!(
-                "generation {} expired at {} ({} s ago)",
-                conf.serial,
-                crate::signed::rfc3339(expires_at),
-                now - expires_at
-            )));
-        }
-        if conf.generated_at > now + CLOCK_SKEW_SECS {
-            return Err(ConfError::Inconsistent(format!(
-                "generated at {}, in the future (check the clocks)",
-                rfc3339(conf.generated_at)
-            )));
         }
         Ok(conf)
     }
@@ -237,7 +249,9 @@ mod tests {
         // signed by a key the anchor does not name
         let rogue = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
         let forged = SignedConf::sign(&conf, &rogue).unwrap();
-        assert!(matches!(anchor.verify(forged.as_bytes(), now), Err(ConfError::Signature(m)) if m.contains("does not trust")));
+        assert!(
+            matches!(anchor.verify(forged.as_bytes(), now), Err(ConfError::Signature(m)) if m.contains("does not trust"))
+        );
 
         // altered in transit: another content under the original signature
         let mut altered: SignedConf = serde_json::from_str(&doc).unwrap();
@@ -249,23 +263,31 @@ mod tests {
         assert!(matches!(anchor.verify(&altered, now), Err(ConfError::Signature(m)) if m.contains("altered")));
 
         // replayed after expiry
-        assert!(matches!(anchor.verify(doc.as_bytes(), now + 600), Err(ConfError::Outdated(m)) if m.contains("expired")));
+        assert!(
+            matches!(anchor.verify(doc.as_bytes(), now + 600), Err(ConfError::Outdated(m)) if m.contains("expired"))
+        );
 
         // a test-environment configuration offered to a production server
         conf.environment = "test".into();
         let test_doc = SignedConf::sign(&conf, &key).unwrap();
-        assert!(matches!(anchor.verify(test_doc.as_bytes(), now), Err(ConfError::Inconsistent(m)) if m.contains("AZ/test")));
+        assert!(
+            matches!(anchor.verify(test_doc.as_bytes(), now), Err(ConfError::Inconsistent(m)) if m.contains("AZ/test"))
+        );
 
         // from the future, no expiry, not a document
         conf.environment = "production".into();
         conf.generated_at = now + 3_600;
         conf.expires_at = Some(now + 7_200);
         let future = SignedConf::sign(&conf, &key).unwrap();
-        assert!(matches!(anchor.verify(future.as_bytes(), now), Err(ConfError::Inconsistent(m)) if m.contains("future")));
+        assert!(
+            matches!(anchor.verify(future.as_bytes(), now), Err(ConfError::Inconsistent(m)) if m.contains("future"))
+        );
         conf.expires_at = None;
         assert!(SignedConf::sign(&conf, &key).is_err());
         assert!(matches!(anchor.verify(b"<xml/>", now), Err(ConfError::Malformed(_))));
-        assert!(matches!(anchor.verify(br#"{"format":"x","content":"","key_id":"","signature":""}"#, now), Err(ConfError::Malformed(m)) if m.contains("format")));
+        assert!(
+            matches!(anchor.verify(br#"{"format":"x","content":"","key_id":"","signature":""}"#, now), Err(ConfError::Malformed(m)) if m.contains("format"))
+        );
     }
 
     #[test]

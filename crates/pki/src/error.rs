@@ -28,4 +28,12 @@ pub enum PkiError {
     /// A signature does not verify.
     #[error("signature does not verify")]
     BadSignature,
+    /// An OCSP response that cannot be relied on: not successful, signed by a responder the
+    /// CA did not authorise, stale, or from the future (TT-2.3).
+    #[error("OCSP response refused: {0}")]
+    Ocsp(String),
+    /// A time-stamp that cannot be relied on: refused by the TSA, not for the expected data,
+    /// or from a TSA certificate the CA did not issue for time-stamping (TT-6.3).
+    #[error("time-stamp refused: {0}")]
+    TimeStamp(String),
 }

@@ -116,6 +116,13 @@ pub enum GatewayError {
     /// The provider's security server did not answer in time.
     #[error("the provider's security server did not answer within {0} ms")]
     ProviderTimeout(u64),
+    /// The global configuration has expired: this server no longer knows whom to trust
+    /// (shared/reference/xroad-protocol.md §2 faults; TT-4.1.2).
+    #[error("the global configuration is outdated: {1}")]
+    OutdatedGlobalConf(Origin, String),
+    /// The operator has blocked a participant of the exchange (TT-3.7).
+    #[error("{1}")]
+    MemberBlocked(Origin, String),
     /// A fault the peer security server reported; passed to the client unchanged.
     #[error("{}", .0.message)]
     Remote(Fault),
@@ -160,6 +167,8 @@ impl GatewayError {
             ServiceUnreachable(_) => "Server.ServerProxy.ServiceFailed.NetworkError".into(),
             ServiceMalformedUrl(_) => "Server.ServerProxy.ServiceMalformedUrl".into(),
             ProviderTimeout(_) => "Server.ClientProxy.NetworkError.Timeout".into(),
+            OutdatedGlobalConf(o, _) => format!("{}.OutdatedGlobalConf", o.prefix()),
+            MemberBlocked(o, _) => format!("{}.MemberBlocked", o.prefix()),
             Remote(f) => f.code.clone(),
             Internal(_) => "Server.ClientProxy.InternalError".into(),
             ProviderInternal(_) => "Server.ServerProxy.InternalError".into(),

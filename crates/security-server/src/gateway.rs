@@ -135,11 +135,24 @@ impl Gateway {
         }
     }
 
-    /// Installs a new directory (revocations take effect immediately).
+    /// Installs a new directory (revocations and blocks take effect immediately).
+    ///
+    /// Open connections to other security servers are dropped only when what they were
+    /// authenticated against changed (servers, certificates, revocations): a new generation
+    /// arrives every refresh interval and usually changes nothing else.
     pub fn update_directory(&self, directory: Directory) {
-        self.trust.set_revoked(directory.conf().revoked_serials.iter().cloned());
+        let old = self.directory.get();
+        let (before, after) = (old.conf(), directory.conf());
+        if before.ca_certs_pem != after.ca_certs_pem {
+            tracing::warn!("the Certification Centre's certificates changed: restart this server to trust them");
+        }
+        let peers_changed =
+            before.security_servers != after.security_servers || before.revoked_serials != after.revoked_serials;
+        self.trust.set_revoked(after.revoked_serials.iter().cloned());
         self.directory.set(directory);
-        self.pool.clear();
+        if peers_changed {
+            self.pool.clear();
+        }
     }
 
     /// Consumer side: signs `message`/`body` with `meta`, sends it to the security server
@@ -165,6 +178,7 @@ impl Gateway {
             ));
         }
         let dir = self.directory.get();
+        check_federation(&dir, Origin::ClientProxy, &meta.client, meta.service.provider(), egov_pki::unix_now())?;
         let provider_ss = match target {
             Some(t) => dir.server(t).filter(|s| s.clients.contains(meta.service.provider())),
             None => dir.server_of(meta.service.provider()),
@@ -229,6 +243,37 @@ impl Gateway {
             signature: verified,
         })
     }
+}
+
+/// Refuses an exchange when this server's global configuration has expired, or when the
+/// operator has blocked the client's or the provider's member (TT-3.7) — checked on both
+/// sides, so a block takes effect as soon as either server has the new configuration.
+pub fn check_federation(
+    dir: &Directory,
+    origin: Origin,
+    client: &egov_xroad::ClientId,
+    provider: &egov_xroad::ClientId,
+    now: i64,
+) -> Result<(), GatewayError> {
+    if let Some(expired) = dir.expired_at(now) {
+        return Err(GatewayError::OutdatedGlobalConf(
+            origin,
+            format!(
+                "generation {} expired at {}; the central server has not been reachable since",
+                dir.conf().serial,
+                egov_globalconf::signed::rfc3339(expired)
+            ),
+        ));
+    }
+    for (role, who) in [("client", client), ("provider", provider)] {
+        if dir.is_blocked(who) {
+            return Err(GatewayError::MemberBlocked(
+                origin,
+                format!("the {role}'s member {} is blocked by the operator", who.member_id()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Maps a signature failure to its fault.

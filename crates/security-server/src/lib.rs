@@ -11,8 +11,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod backend;
+pub mod central_http;
 pub mod client_proxy;
 pub mod conf;
+pub mod conf_client;
+pub mod enrolment;
 pub mod error;
 pub mod gateway;
 pub mod http;
@@ -47,6 +50,9 @@ pub struct Settings {
     pub timeouts: Timeouts,
     /// How often to look for configuration changes.
     pub conf_poll: Duration,
+    /// Downloads the signed global configuration (`None`: the directory is managed by the
+    /// caller, as in tests that build a federation in-process).
+    pub conf_client: Option<conf_client::ConfClient>,
 }
 
 /// A started security server.
@@ -59,7 +65,10 @@ pub struct RunningServer {
     /// Bound peer-side address.
     pub peer_addr: SocketAddr,
     shutdown: http::ShutdownTrigger,
+    /// Listeners: drained on stop.
     tasks: Vec<JoinHandle<()>>,
+    /// Followers of configuration changes: aborted on stop.
+    background: Vec<JoinHandle<()>>,
 }
 
 /// Errors starting a server.
@@ -142,20 +151,22 @@ pub async fn start_on(
         move |req, cert| server_proxy::handle(g.clone(), req, cert),
         shutdown,
     )));
-    tasks.push(tokio::spawn(live.follow(store, settings.conf_poll)));
+    let mut background = vec![tokio::spawn(live.follow(store, settings.conf_poll))];
+    if let Some(client) = settings.conf_client {
+        background.push(tokio::spawn(client.follow(gateway.clone())));
+    }
     tracing::info!(server = %settings.id, client = %client_addr, peer = %peer_addr, "security server started");
-    Ok(RunningServer { gateway, client_addr, peer_addr, shutdown: trigger, tasks })
+    Ok(RunningServer { gateway, client_addr, peer_addr, shutdown: trigger, tasks, background })
 }
 
 impl RunningServer {
     /// Stops accepting, lets open exchanges finish (up to 5 s), and ends the tasks.
     pub async fn stop(self) {
         self.shutdown.trigger();
-        let mut tasks = self.tasks;
-        if let Some(follow) = tasks.pop() {
-            follow.abort();
+        for b in self.background {
+            b.abort();
         }
-        for t in tasks {
+        for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(6), t).await;
         }
     }

@@ -104,6 +104,7 @@ async fn process(
             format!("message claims to come from {} but the connection is from {}", meta.sender, peer.id),
         ));
     }
+    crate::gateway::check_federation(&dir, Origin::ServerProxy, &meta.client, meta.service.provider(), now)?;
     if !dir.hosts(&peer.id, &meta.client) {
         return Err(GatewayError::SslAuthenticationFailed(
             Origin::ServerProxy,

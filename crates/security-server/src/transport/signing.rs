@@ -155,6 +155,12 @@ impl SignatureVerifier {
             CertProfile::Auth(_) => {
                 return Err(SignatureError::WrongSigner("an authentication certificate cannot sign messages".into()));
             }
+            CertProfile::TimeStamping(_)
+            | CertProfile::OcspSigning(_)
+            | CertProfile::Operator(_)
+            | CertProfile::CentralServer(_) => {
+                return Err(SignatureError::WrongSigner("only a member's signing certificate signs messages".into()));
+            }
         }
         if block.algorithm != signer.key_algorithm.name() {
             return Err(SignatureError::Malformed(format!(

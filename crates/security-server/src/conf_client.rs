@@ -1,0 +1,165 @@
+//! The global configuration on the security server's side (TT-4.1.2; X-Road's confclient,
+//! shared/reference/xroad-protocol.md §7).
+//!
+//! The server downloads the signed configuration from the addresses in its anchor,
+//! verifies it against the anchor's keys, refuses an older generation than the one it holds
+//! (no rollback to a configuration from before a block or revocation), keeps a copy on disk
+//! so it can start while the central server is down, and installs each new generation in
+//! the running gateway. When it cannot refresh before the configuration expires, every
+//! exchange is refused with `OutdatedGlobalConf` (see `gateway::check_federation`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use egov_globalconf::{Anchor, ConfError, Directory, GlobalConf};
+
+use crate::central_http::CentralHttp;
+use crate::gateway::Gateway;
+
+/// Why no configuration could be obtained.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfClientError {
+    /// No source answered with a valid configuration.
+    #[error("no configuration source answered: {0}")]
+    Unreachable(String),
+    /// A configuration arrived but was refused.
+    #[error(transparent)]
+    Refused(#[from] ConfError),
+    /// An older generation than the one in use was offered.
+    #[error("generation {offered} is older than generation {current} in use (rollback refused)")]
+    Rollback {
+        /// Offered serial.
+        offered: u64,
+        /// Serial in use.
+        current: u64,
+    },
+    /// The local copy could not be written.
+    #[error("cannot save the configuration to {path}: {source}")]
+    Save {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Downloads, verifies and saves the global configuration.
+#[derive(Debug, Clone)]
+pub struct ConfClient {
+    anchor: Arc<Anchor>,
+    cache: PathBuf,
+    http: CentralHttp,
+}
+
+impl ConfClient {
+    /// A client for `anchor`, keeping its copy at `cache`.
+    pub fn new(anchor: Anchor, cache: &Path) -> Self {
+        Self { anchor: Arc::new(anchor), cache: cache.to_owned(), http: CentralHttp::new() }
+    }
+
+    /// The anchor.
+    pub fn anchor(&self) -> &Anchor {
+        &self.anchor
+    }
+
+    /// The saved copy, if any (verified against the anchor, possibly expired).
+    pub fn saved(&self) -> Result<Option<GlobalConf>, ConfError> {
+        match std::fs::read(&self.cache) {
+            Ok(bytes) => self.anchor.verify_signature(&bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ConfError::Read { path: self.cache.display().to_string(), source }),
+        }
+    }
+
+    /// Downloads the newest configuration from the first source that gives a valid one.
+    pub async fn download(&self) -> Result<(GlobalConf, Bytes), ConfClientError> {
+        let mut failures = Vec::new();
+        for source in &self.anchor.sources {
+            match self.fetch(source).await {
+                Ok(bytes) => match self.anchor.verify(&bytes, egov_pki::unix_now()) {
+                    Ok(conf) => return Ok((conf, bytes)),
+                    Err(e) => {
+                        // a source serving a bad document is worth a loud log: it is either
+                        // broken or under attack; the next source may still be good
+                        tracing::warn!(%source, error = %e, "global configuration refused");
+                        failures.push(format!("{source}: {e}"));
+                    }
+                },
+                Err(e) => failures.push(format!("{source}: {e}")),
+            }
+        }
+        Err(ConfClientError::Unreachable(failures.join("; ")))
+    }
+
+    async fn fetch(&self, url: &str) -> Result<Bytes, String> {
+        let (status, body) = self.http.get(url, egov_globalconf::signed::MAX_DOCUMENT_BYTES).await?;
+        if status != http::StatusCode::OK {
+            return Err(format!("HTTP {status}"));
+        }
+        Ok(body)
+    }
+
+    /// Downloads a newer generation than `current` (serial), saves it and returns it as a
+    /// directory; `None` when the source still has the same generation.
+    pub async fn refresh(&self, current: Option<u64>) -> Result<Option<Directory>, ConfClientError> {
+        let (conf, bytes) = self.download().await?;
+        match current {
+            Some(c) if conf.serial < c => return Err(ConfClientError::Rollback { offered: conf.serial, current: c }),
+            Some(c) if conf.serial == c => return Ok(None),
+            _ => {}
+        }
+        let directory = Directory::new(conf)?;
+        self.save(&bytes)?;
+        Ok(Some(directory))
+    }
+
+    /// The configuration to start with: a fresh download, else the saved copy (which may
+    /// have expired: the server then starts but refuses exchanges until it can refresh).
+    pub async fn initial(&self) -> Result<Directory, ConfClientError> {
+        match self.refresh(None).await {
+            Ok(Some(d)) => Ok(d),
+            Ok(None) => Err(ConfClientError::Unreachable("no configuration".into())),
+            Err(download) => match self.saved()? {
+                Some(conf) => {
+                    tracing::warn!(error = %download, serial = conf.serial, "starting with the saved global configuration");
+                    Ok(Directory::new(conf)?)
+                }
+                None => Err(download),
+            },
+        }
+    }
+
+    fn save(&self, bytes: &[u8]) -> Result<(), ConfClientError> {
+        let err = |source| ConfClientError::Save { path: self.cache.display().to_string(), source };
+        let tmp = self.cache.with_extension("download");
+        std::fs::write(&tmp, bytes).map_err(err)?;
+        std::fs::rename(&tmp, &self.cache).map_err(err)
+    }
+
+    /// Refreshes the gateway's configuration every `conf_refresh_secs` (from the
+    /// configuration itself) until the task is dropped.
+    pub async fn follow(self, gateway: Arc<Gateway>) {
+        loop {
+            let every = gateway.directory.get().limits().conf_refresh_secs.max(1);
+            tokio::time::sleep(Duration::from_secs(every)).await;
+            self.refresh_gateway(&gateway).await;
+        }
+    }
+
+    /// One refresh of a running gateway; failures are logged (the configuration in use
+    /// stays until it expires).
+    pub async fn refresh_gateway(&self, gateway: &Gateway) {
+        let current = gateway.directory.get().conf().serial;
+        match self.refresh(Some(current)).await {
+            Ok(Some(directory)) => {
+                tracing::info!(serial = directory.conf().serial, "global configuration updated");
+                gateway.update_directory(directory);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "global configuration not refreshed"),
+        }
+    }
+}
