@@ -55,15 +55,15 @@ pub async fn serve(
     axum::serve(listener, router(cc)).with_graceful_shutdown(shutdown).await
 }
 
-/// The media type must be `expected` (parameters and case ignored).
-fn require_type(headers: &HeaderMap, expected: &str) -> Result<(), Response> {
+/// The 415 answer when the media type is not `expected` (parameters and case ignored).
+fn wrong_type(headers: &HeaderMap, expected: &str) -> Option<Response> {
     let got = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = got.split(';').next().unwrap_or("").trim();
     if essence.eq_ignore_ascii_case(expected) {
-        return Ok(());
+        return None;
     }
     let got = if got.is_empty() { "none".to_owned() } else { format!("'{got}'") };
-    Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("expected Content-Type {expected}, got {got}\n")).into_response())
+    Some((StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("expected Content-Type {expected}, got {got}\n")).into_response())
 }
 
 fn der(media_type: &'static str, body: Vec<u8>) -> Response {
@@ -71,7 +71,7 @@ fn der(media_type: &'static str, body: Vec<u8>) -> Response {
 }
 
 async fn ocsp_post(State(cc): State<Arc<CertificationCentre>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = require_type(&headers, OCSP_REQUEST) {
+    if let Some(r) = wrong_type(&headers, OCSP_REQUEST) {
         return r;
     }
     der(OCSP_RESPONSE, cc.ocsp_response(&body).await)
@@ -104,7 +104,7 @@ async fn ocsp_get(State(cc): State<Arc<CertificationCentre>>, Path(encoded): Pat
 }
 
 async fn tsa_post(State(cc): State<Arc<CertificationCentre>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = require_type(&headers, TIMESTAMP_QUERY) {
+    if let Some(r) = wrong_type(&headers, TIMESTAMP_QUERY) {
         return r;
     }
     der(TIMESTAMP_REPLY, cc.timestamp(&body))

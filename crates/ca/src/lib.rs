@@ -368,12 +368,14 @@ fn write_new(dir: &Path, name: &str, contents: &[u8], private: bool) -> Result<(
         let mut file = options.open(&tmp).map_err(CaError::io(&tmp))?;
         file.write_all(contents).map_err(CaError::io(&tmp))?;
         file.sync_all().map_err(CaError::io(&tmp))?;
-        std::fs::hard_link(&tmp, &target).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                CaError::Conflict(format!("{} already exists; refusing to overwrite it", target.display()))
-            }
-            _ => CaError::Io { path: target.clone(), cause: e },
-        })
+        let exists = || CaError::Conflict(format!("{} already exists; refusing to overwrite it", target.display()));
+        match std::fs::hard_link(&tmp, &target) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(exists()),
+            // a file system without hard links: check, then rename (atomic, but racy)
+            Err(_) if target.exists() => Err(exists()),
+            Err(_) => std::fs::rename(&tmp, &target).map_err(|cause| CaError::Io { path: target.clone(), cause }),
+        }
     })();
     let _ = std::fs::remove_file(&tmp);
     result

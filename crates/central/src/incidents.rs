@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
-use crate::lifecycle::{corrupt, from_unix, new_id, quote};
+use crate::lifecycle::{corrupt, from_unix, new_id, quote, whole_seconds};
 use crate::{CentralError, CentralStore};
 
 /// Longest reason kept, in characters; longer ones are cut (the incident is still recorded).
@@ -150,8 +150,8 @@ pub async fn record(
     let incident = Incident {
         id: new_id(),
         kind: report.kind,
-        occurred_at: report.occurred_at.replace_nanosecond(0).unwrap_or(report.occurred_at),
-        reported_at: now.replace_nanosecond(0).unwrap_or(now),
+        occurred_at: whole_seconds(report.occurred_at),
+        reported_at: whole_seconds(now),
         reporter: report.reporter.clone(),
         client_id: report.client_id.clone(),
         service_id: report.service_id.clone(),

@@ -292,10 +292,10 @@ impl CentralStore {
     /// another registered member).
     pub async fn add_server_client(&self, server: &SecurityServerId, client: &ClientId) -> Result<(), CentralError> {
         let member = self.member(client).await?;
-        if let Some(sub) = client.subsystem_code() {
-            if !member.subsystems.iter().any(|s| s == sub) {
-                return Err(CentralError::NotFound(format!("subsystem {client} is not registered")));
-            }
+        if let Some(sub) = client.subsystem_code()
+            && !member.subsystems.iter().any(|s| s == sub)
+        {
+            return Err(CentralError::NotFound(format!("subsystem {client} is not registered")));
         }
         let known = sqlx::query("SELECT 1 FROM security_servers WHERE id = $1")
             .bind(server.to_string())

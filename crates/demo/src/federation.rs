@@ -92,7 +92,7 @@ pub const DEMO_PASSPHRASE: &str = "demo-only-passphrase";
 /// Where trust comes from.
 pub enum Trust {
     /// A bare Certification Authority; the directory is built in-process.
-    Local(CertificationAuthority),
+    Local(Box<CertificationAuthority>),
     /// The operator's central services.
     Central(Box<Operator>),
 }
@@ -172,10 +172,10 @@ impl Federation {
     pub fn new(instance: &str) -> anyhow::Result<Self> {
         Ok(Self {
             instance: instance.to_owned(),
-            trust: Trust::Local(CertificationAuthority::generate(
+            trust: Trust::Local(Box::new(CertificationAuthority::generate(
                 instance,
                 &format!("{instance} e-Government Certification Centre"),
-            )?),
+            )?)),
             servers: Vec::new(),
             listeners: Vec::new(),
             limits: Limits::default(),

@@ -1,6 +1,7 @@
 //! `egov`: one binary for every component; it only parses the command line and wires the
 //! library crates together (shared/DESIGN.md decision 1).
 
+mod ca;
 mod central;
 mod ss;
 
@@ -39,6 +40,8 @@ enum Command {
     /// The operator's central server: registry, registration, signed global configuration,
     /// lifecycles, notices, incidents (with the Certification Centre's OCSP and TSA).
     Central(central::CentralArgs),
+    /// The Certification Centre on its own: CA, register, OCSP responder, time-stamping.
+    Ca(ca::CaArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             Command::Demo { data_dir } => egov_demo::run(egov_demo::DemoOptions { data_dir }, shutdown_signal()).await,
             Command::Ss { command } => ss::run(command, shutdown_signal()).await,
             Command::Central(args) => central::run(args, shutdown_signal()).await,
+            Command::Ca(args) => ca::run(args, shutdown_signal()).await,
             Command::Bench { command: BenchCommand::Gateway(args) } => egov_bench::gateway(args).await,
         }
     });

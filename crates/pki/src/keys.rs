@@ -349,6 +349,30 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mangled_key_files_are_refused_without_panic() {
+        let mut rng = crate::testutil::Rng(3);
+        for _ in 0..2000 {
+            let junk = rng.bytes(200);
+            assert!(PrivateKey::from_pkcs8_der(junk.clone()).is_err());
+            let pem = crate::to_pem("ENCRYPTED PRIVATE KEY", &junk);
+            assert!(PrivateKey::from_encrypted_pem(&pem, "x").is_err());
+            assert!(PrivateKey::from_pem(&crate::to_pem("PRIVATE KEY", &junk)).is_err());
+        }
+        // each attempt costs a key derivation, so only a few bit flips of a real file
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let der =
+            crate::from_pem("ENCRYPTED PRIVATE KEY", &key.to_encrypted_pem("pass phrase").unwrap()).unwrap().remove(0);
+        for _ in 0..25 {
+            let mut m = der.clone();
+            let i = (rng.next() as usize) % m.len();
+            m[i] ^= 1 << (rng.next() % 8);
+            if let Ok(k) = PrivateKey::from_encrypted_pem(&crate::to_pem("ENCRYPTED PRIVATE KEY", &m), "pass phrase") {
+                assert_eq!(k.pkcs8_der(), key.pkcs8_der(), "a flip may only hit bytes that do not matter");
+            }
+        }
+    }
+
+    #[test]
     fn openssl_reads_our_encrypted_keys_and_we_read_its() {
         let dir = tempfile::tempdir().unwrap();
         let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();

@@ -68,6 +68,8 @@ pub struct Gateway {
     pub backend: Backend,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// Reports security incidents to the operator (TT-6.8).
+    pub incidents: crate::incidents::IncidentReporter,
 }
 
 /// A provider's answer whose signature verified and which belongs to our request.
@@ -99,7 +101,9 @@ impl Gateway {
             keys.sign_key.signer().map_err(|e| GatewayError::Internal(e.to_string()))?,
             keys.sign_cert.clone(),
         );
+        let incidents = crate::incidents::IncidentReporter::start(id.clone(), &keys, trust.clone(), directory.clone())?;
         Ok(Self {
+            incidents,
             id,
             verifier: SignatureVerifier::new(trust.clone()),
             replay: ReplayGuard::new(dir.limits().replay_window_secs),
@@ -178,7 +182,12 @@ impl Gateway {
             ));
         }
         let dir = self.directory.get();
-        check_federation(&dir, Origin::ClientProxy, &meta.client, meta.service.provider(), egov_pki::unix_now())?;
+        if let Err(e) =
+            check_federation(&dir, Origin::ClientProxy, &meta.client, meta.service.provider(), egov_pki::unix_now())
+        {
+            self.incidents.report(&e, &meta.client, Some(&meta.service), None);
+            return Err(e);
+        }
         let provider_ss = match target {
             Some(t) => dir.server(t).filter(|s| s.clients.contains(meta.service.provider())),
             None => dir.server_of(meta.service.provider()),

@@ -19,6 +19,7 @@ pub mod enrolment;
 pub mod error;
 pub mod gateway;
 pub mod http;
+pub mod incidents;
 pub mod server_proxy;
 pub mod shared;
 pub mod transport;

@@ -38,6 +38,8 @@ CREATE TABLE participant_applications (
     copied_to_state_agency   BIGINT NOT NULL DEFAULT 0  -- 1 when the refusal goes to the State Agency (P-6.1.4)
 );
 CREATE INDEX participant_applications_member ON participant_applications (member_id);
+-- at most one pending application per member id, even under concurrent submissions
+CREATE UNIQUE INDEX participant_applications_pending ON participant_applications (member_id) WHERE state = 'submitted';
 
 -- TT-3.3 contract concluded when the compliance check approves an application.
 CREATE TABLE contracts (
@@ -106,6 +108,9 @@ CREATE TABLE service_applications (
     retired_at           BIGINT
 );
 CREATE INDEX service_applications_service ON service_applications (service_id);
+-- at most one live record per service (applied, in testing or connected)
+CREATE UNIQUE INDEX service_applications_live ON service_applications (service_id)
+    WHERE state IN ('applied', 'testing', 'connected');
 
 -- Notices to participants; recipient NULL = every member.
 CREATE TABLE notices (

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::CentralState;
 use super::tls::{Caller, Peer, identify};
 use crate::CentralError;
+use crate::api_lifecycle::{self, Audience};
 use crate::registration::RegistrationStatus;
 use crate::registry::{GroupRecord, MemberRecord, NewMember, ServerRecord, parse_member};
 
@@ -44,6 +45,9 @@ pub fn routes(state: CentralState) -> axum::Router<CentralState> {
         .route("/api/v1/certificates/{serial}/revoke", post(revoke))
         .route("/api/v1/globalconf/publish", post(publish))
         .route("/api/v1/anchor", get(anchor))
+        // participant and service lifecycles, notices, holidays, incidents
+        .merge(api_lifecycle::routes_for(Audience::Operator))
+        .merge(api_lifecycle::routes_for(Audience::SecurityServer))
         .layer(middleware::from_fn_with_state(state, authorize))
 }
 
@@ -68,16 +72,31 @@ async fn authorize(
             return CentralError::Forbidden(format!("security server {id} may only report incidents")).into_response();
         }
     }
+    if let (Caller::SecurityServer(id), true) = (&caller, incident_report) {
+        // a server reports only what it saw itself: the reporter is its certificate's server
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+            return CentralError::Invalid("incident report larger than 64 KiB".into()).into_response();
+        };
+        let reporter = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("reporter").and_then(|r| r.as_str()).map(str::to_owned));
+        if reporter.as_deref() != Some(id.to_string().as_str()) {
+            return CentralError::Forbidden(format!("security server {id} may report only its own incidents"))
+                .into_response();
+        }
+        request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
     let changes = request.method() != Method::GET;
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
     if changes && response.status().is_success() {
         tracing::info!(caller = ?caller, %path, "admin change");
-        if !incident_report {
-            if let Err(e) = state.publisher.publish_all().await {
-                tracing::error!(error = %e, "configuration not republished after a change");
-            }
+        if !incident_report
+            && let Err(e) = state.publisher.publish_all().await
+        {
+            tracing::error!(error = %e, "configuration not republished after a change");
         }
     }
     response

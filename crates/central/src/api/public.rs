@@ -20,6 +20,8 @@ pub fn routes() -> axum::Router<CentralState> {
         .route("/globalconf/{environment}", get(environment_conf))
         .route("/registration", post(submit).layer(DefaultBodyLimit::max(MAX_REGISTRATION_BYTES)))
         .route("/registration/{id}", get(status))
+        // the maintenance and retirement calendar is public (P-5.1.7)
+        .merge(crate::api_lifecycle::routes_for(crate::api_lifecycle::Audience::Public))
 }
 
 async fn production_conf(state: State<CentralState>) -> Response {

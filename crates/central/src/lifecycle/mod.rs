@@ -87,6 +87,23 @@ pub fn start_of_day(date: Date) -> OffsetDateTime {
     date.midnight().assume_offset(BAKU)
 }
 
+/// `t` without its fraction of a second: what the database keeps (unix seconds), so that what
+/// an operation returns equals what a later read returns.
+pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+/// A unique-index violation means a concurrent request got there first: a conflict with the
+/// current state, reported as `message`; any other database error stays a store failure.
+pub(crate) fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> CentralError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return CentralError::Conflict(message());
+    }
+    e.into()
+}
+
 /// A new time-ordered identifier (UUID v7): sorts by creation time on both backends.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -202,7 +202,8 @@ pub async fn announce_maintenance(
 ) -> Result<Notice, CentralError> {
     let title = super::line("title", &announcement.title, 200)?;
     let body = super::text("description", &announcement.description, 4000)?;
-    let (starts_at, ends_at) = (announcement.starts_at, announcement.ends_at);
+    let (starts_at, ends_at) =
+        (super::whole_seconds(announcement.starts_at), super::whole_seconds(announcement.ends_at));
     if starts_at - now < MAINTENANCE_NOTICE {
         return Err(CentralError::Invalid(format!(
             "maintenance must be announced at least 48 hours before it starts (P-5.1.7): the window starting \
@@ -259,7 +260,7 @@ pub async fn announce_maintenance(
         service_id: notice.service_id,
         starts_at: notice.starts_at,
         ends_at: notice.ends_at,
-        created_at: now.replace_nanosecond(0).unwrap_or(now),
+        created_at: super::whole_seconds(now),
     })
 }
 

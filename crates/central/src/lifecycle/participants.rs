@@ -623,7 +623,8 @@ pub async fn submit(
         .bind(None::<String>)
         .bind(0_i64)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| super::conflict_on_unique(e, || format!("an application for {member} is already pending")))?;
     let actor = form.authorised_official.name.clone();
     record_event(&mut tx, &form.member_id, ParticipantAction::Applied, (None, None), None, &actor, now).await?;
     let app = load_application(&mut tx, &id, now).await?;
@@ -740,7 +741,7 @@ pub async fn approve(
         application_id: app.id.clone(),
         member_id: member.clone(),
         terms,
-        concluded_at: now.replace_nanosecond(0).unwrap_or(now),
+        concluded_at: super::whole_seconds(now),
         concluded_by: actor.clone(),
     };
     sqlx::query(

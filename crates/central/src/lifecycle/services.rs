@@ -320,7 +320,10 @@ pub async fn submit(
     .bind(&actor)
     .bind(format_date(connect_due))
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| {
+        super::conflict_on_unique(e, || format!("service {service} is already applied for, testing or connected"))
+    })?;
     let app = load(&mut tx, &id, now).await?;
     tx.commit().await?;
     Ok(app)

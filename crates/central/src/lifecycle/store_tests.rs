@@ -173,6 +173,17 @@ async fn scenario(store: &CentralStore) {
     assert_eq!(count(store, "contracts").await, 1);
     assert_eq!(participants::application(store, &app_c.id, late).await.unwrap().state, ApplicationState::Submitted);
 
+    // the database itself keeps one pending application per member id (concurrent filings)
+    let race = sqlx::query("UPDATE participant_applications SET member_id = $1, state = 'submitted' WHERE id = $2")
+        .bind(c.to_string())
+        .bind(&app_b.id)
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    conflict(Err::<(), _>(super::conflict_on_unique(race, || "pending twice".into())), "pending twice");
+    let other = sqlx::query("SELECT nothing FROM participant_applications").execute(store.pool()).await.unwrap_err();
+    assert!(matches!(super::conflict_on_unique(other, String::new), CentralError::Store(_)));
+
     // --- services of A (the subsystem 'registry' came with the application)
     let v1: ServiceId = "AZ/GOV/1400000001/registry/getPerson/v1".parse().unwrap();
     let v2: ServiceId = "AZ/GOV/1400000001/registry/getPerson/v2".parse().unwrap();
@@ -301,8 +312,9 @@ async fn scenario(store: &CentralStore) {
     let m = notices::announce_maintenance(store, &window(now + Duration::hours(48)), now).await.unwrap();
     assert_eq!(m.recipient, None);
     assert_eq!(m.sender, a.to_string());
-    // every member sees it, also one that is not active
-    assert!(notices::notices_for(store, &b, 10).await.unwrap().iter().any(|n| n.id == m.id));
+    // every member sees it, also one that is not active, exactly as it was returned
+    let seen = notices::notices_for(store, &b, 10).await.unwrap();
+    assert_eq!(seen.iter().find(|n| n.id == m.id), Some(&m));
 
     // --- the calendar: the window, v1's last day, getTax's disconnection
     let events = ical::load_events(store, now).await.unwrap();

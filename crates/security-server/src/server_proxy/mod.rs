@@ -48,9 +48,18 @@ pub(crate) struct Accepted<'a> {
 
 /// Handles one transport message from a peer whose TLS certificate is `peer_cert`.
 pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert: Arc<Vec<u8>>) -> Response<Body> {
-    match process(&gateway, request, &peer_cert).await {
+    let mut parties = None;
+    match process(&gateway, request, &peer_cert, &mut parties).await {
         Ok(r) => r,
         Err(e) => {
+            let (client, service) = match parties {
+                Some((c, s)) => (Some(c), Some(s)),
+                // refused before the message was read: the TLS peer's owner is the party
+                None => (peer_owner(&gateway, &peer_cert), None),
+            };
+            if let Some(client) = client {
+                gateway.incidents.report(&e, &client, service.as_ref(), None);
+            }
             // errors raised by shared code name the consumer side; here they are the provider's
             let e = match e {
                 GatewayError::Internal(m) => GatewayError::ProviderInternal(m),
@@ -63,10 +72,19 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert
     }
 }
 
+/// The member owning the security server whose certificate `cert` is, if it names one.
+fn peer_owner(gateway: &Gateway, cert: &[u8]) -> Option<egov_xroad::ClientId> {
+    match gateway.trust.verify(cert, egov_pki::unix_now()).ok()?.profile.clone() {
+        CertProfile::Auth(server) => Some(server.owner().clone()),
+        _ => None,
+    }
+}
+
 async fn process(
     gateway: &Gateway,
     request: Request<Incoming>,
     peer_cert: &[u8],
+    parties: &mut Option<(egov_xroad::ClientId, egov_xroad::ServiceId)>,
 ) -> Result<Response<Body>, GatewayError> {
     let now = egov_pki::unix_now();
     // 1. who is at the other end of the TLS connection (TT-6.3)
@@ -97,6 +115,7 @@ async fn process(
     })?;
     let frames = message::decode(&bytes).map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     let meta: RequestMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
+    *parties = Some((meta.client.clone(), meta.service.clone()));
     // 3. the sender is the TLS peer, and it hosts the client it speaks for
     if meta.sender != peer.id {
         return Err(GatewayError::SslAuthenticationFailed(

@@ -70,8 +70,7 @@ pub fn client_config(
     let verifier = PinnedPeerVerifier {
         roots: Arc::new(roots(trust.ca_certs())?),
         trust,
-        server,
-        expected,
+        expect: Expect::SecurityServer { server, pin: expected },
         algorithms: provider.signature_verification_algorithms,
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
@@ -81,6 +80,42 @@ pub fn client_config(
         .with_client_auth_cert(vec![CertificateDer::from(keys.auth_cert.clone())], key_der(&keys.auth_key))?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// TLS configuration for calling the central server's admin listener (incident reports,
+/// TT-6.8) with this server's authentication certificate; the central server must present a
+/// certificate of the central-server profile from the Certification Centre.
+pub fn central_client_config(
+    keys: &ServerKeys,
+    trust: Arc<TrustStore>,
+) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+    let provider = provider();
+    let verifier = PinnedPeerVerifier {
+        roots: Arc::new(roots(trust.ca_certs())?),
+        trust,
+        expect: Expect::CentralServer,
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_client_auth_cert(vec![CertificateDer::from(keys.auth_cert.clone())], key_der(&keys.auth_key))?;
+    Ok(Arc::new(config))
+}
+
+/// Whom a connection is meant to reach.
+#[derive(Debug)]
+enum Expect {
+    /// A security server, by id and registered certificate hash.
+    SecurityServer {
+        /// Its id.
+        server: SecurityServerId,
+        /// SHA-256 of its registered authentication certificate.
+        pin: [u8; 32],
+    },
+    /// The operator's central server.
+    CentralServer,
 }
 
 /// The name sent in SNI; identity is established by certificate pinning, not by name.
@@ -95,8 +130,7 @@ pub fn server_name() -> ServerName<'static> {
 struct PinnedPeerVerifier {
     roots: Arc<RootCertStore>,
     trust: Arc<TrustStore>,
-    server: SecurityServerId,
-    expected: [u8; 32],
+    expect: Expect,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
@@ -117,18 +151,28 @@ impl ServerCertVerifier for PinnedPeerVerifier {
             now,
             self.algorithms.all,
         )?;
-        if egov_pki::cert_sha256(end_entity) != self.expected {
-            return Err(rustls::Error::General(
-                "the peer's certificate is not the authentication certificate registered for that security server"
-                    .into(),
-            ));
-        }
         let verified = self
             .trust
             .verify(end_entity, now.as_secs() as i64)
-            .map_err(|e| rustls::Error::General(format!("the peer's authentication certificate: {e}")))?;
-        if verified.profile != CertProfile::Auth(self.server.clone()) {
-            return Err(rustls::Error::General(format!("the peer's certificate is not issued to {}", self.server)));
+            .map_err(|e| rustls::Error::General(format!("the peer's certificate: {e}")))?;
+        match &self.expect {
+            Expect::SecurityServer { server, pin } => {
+                if egov_pki::cert_sha256(end_entity) != *pin {
+                    return Err(rustls::Error::General(
+                        "the peer's certificate is not the authentication certificate registered for that security \
+                         server"
+                            .into(),
+                    ));
+                }
+                if verified.profile != CertProfile::Auth(server.clone()) {
+                    return Err(rustls::Error::General(format!("the peer's certificate is not issued to {server}")));
+                }
+            }
+            Expect::CentralServer => {
+                if !matches!(verified.profile, CertProfile::CentralServer(_)) {
+                    return Err(rustls::Error::General("the peer is not the operator's central server".into()));
+                }
+            }
         }
         Ok(ServerCertVerified::assertion())
     }

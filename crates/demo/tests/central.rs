@@ -1,0 +1,206 @@
+//! The operator's side end to end, in one process: security servers set up through
+//! registration (TT-4.1.2), the signed global configuration as the source of trust, and
+//! what the operator's decisions do to traffic across the federation: a revoked signing
+//! certificate (TT-2.3), a blocked participant (TT-3.7), a configuration that expired while
+//! the central server was unreachable; incidents recorded centrally (TT-6.8).
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use egov_central::api::client::path_segment;
+use egov_demo::agencies;
+use egov_demo::federation::{Federation, ParticipantSpec, RunningFederation};
+use egov_globalconf::Limits;
+use egov_security_server::conf::Subject;
+use egov_xroad::{ClientId, ServiceId};
+use serde_json::{Value, json};
+
+const CONSUMER: usize = 0;
+const PROVIDER: usize = 1;
+
+fn spec(name: &str, member: &str, server: &str, subsystem: &str) -> ParticipantSpec {
+    ParticipantSpec {
+        name: name.into(),
+        member: member.parse().unwrap(),
+        member_name: format!("Agency {name}"),
+        subsystems: vec![subsystem.into()],
+        server_code: server.into(),
+    }
+}
+
+struct Setup {
+    fed: RunningFederation,
+    _data: tempfile::TempDir,
+    _agencies: egov_security_server::http::ShutdownTrigger,
+}
+
+/// A consumer (AZ/GOV/1400000011/portal) and a provider (AZ/GOV/1400000012/insurance with
+/// the Social Protection Fund's REST payments service), both registered through the central
+/// server; `validity_secs` is the life of each configuration generation.
+async fn setup(validity_secs: i64) -> Setup {
+    let data = tempfile::tempdir().unwrap();
+    let (trigger, rx) = egov_security_server::http::shutdown_pair();
+    let is_addr = agencies::start(rx).await.unwrap();
+    let limits = Limits { conf_refresh_secs: 1, ..Limits::default() };
+    let mut fed = Federation::with_central("AZ", data.path(), limits, validity_secs).await.unwrap();
+    fed.add(spec("consumer", "AZ/GOV/1400000011", "ss-c", "portal"), 0, 0).await.unwrap();
+    fed.add(spec("provider", "AZ/GOV/1400000012", "ss-p", "insurance"), 0, 0).await.unwrap();
+    let root = data.path().to_owned();
+    let fed = fed.start(move |s| egov_store::sqlite_url(&root.join(format!("{}.db", s.spec.name)))).await.unwrap();
+    let payments: ServiceId = "AZ/GOV/1400000012/insurance/payments".parse().unwrap();
+    let store = fed.store(PROVIDER);
+    store.add_rest_service(&payments, &format!("http://{is_addr}/sspf"), None).await.unwrap();
+    store.add_endpoint(&payments, "GET", "/persons/*/payments").await.unwrap();
+    let portal: ClientId = "AZ/GOV/1400000011/portal".parse().unwrap();
+    store.grant(&payments, &Subject::Client(portal), "GET", "/persons/*/payments").await.unwrap();
+    fed.reload_conf().await.unwrap();
+    Setup { fed, _data: data, _agencies: trigger }
+}
+
+/// A REST call from the consumer's information system: (status, X-Road fault code or "").
+async fn call(fed: &RunningFederation) -> (u16, String) {
+    let url = format!(
+        "{}/r1/AZ/GOV/1400000012/insurance/payments/persons/5ZX7K2P/payments?year=2025",
+        fed.client_url(CONSUMER)
+    );
+    let (status, headers, body) = get(&url).await;
+    let code = headers.get("x-road-error").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    if status == 200 {
+        assert!(body.contains("5ZX7K2P"), "{body}");
+    }
+    (status, if code.is_empty() { body_code(&body) } else { code })
+}
+
+fn body_code(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn get(url: &str) -> (u16, http::HeaderMap, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let request = http::Request::get(url)
+        .header("X-Road-Client", "AZ/GOV/1400000011/portal")
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn admin(fed: &RunningFederation, method: &str, path: &str, body: Option<Value>) -> Value {
+    let op = fed.operator.as_ref().unwrap();
+    op.admin.ok(method, path, body.as_ref()).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// Refreshes every server's configuration until `pred` holds for the consumer's call.
+async fn eventually(fed: &RunningFederation, what: &str, pred: impl Fn(&(u16, String)) -> bool) -> (u16, String) {
+    let mut last = (0, String::new());
+    for _ in 0..20 {
+        fed.refresh_globalconf().await.unwrap();
+        last = call(fed).await;
+        if pred(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: last answer {last:?}");
+}
+
+async fn incidents(fed: &RunningFederation, kind: &str) -> Vec<Value> {
+    for _ in 0..50 {
+        let list = admin(fed, "GET", &format!("/api/v1/incidents?kind={kind}"), None).await;
+        let list = list.as_array().cloned().unwrap_or_default();
+        if !list.is_empty() {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_servers_exchange_until_the_signing_certificate_is_revoked() {
+    let s = setup(600).await;
+    let fed = &s.fed;
+    assert_eq!(call(fed).await, (200, String::new()));
+
+    // the servers trust only what the signed configuration says: both are in it
+    let dir = fed.running[CONSUMER].0.gateway.directory.get();
+    assert!(dir.conf().serial > 0 && dir.conf().expires_at.is_some());
+    assert_eq!(dir.conf().security_servers.len(), 2);
+
+    // the operator revokes the consumer's signing certificate (key compromise)
+    let trust = egov_pki::TrustStore::new(dir.ca_certs_der().to_vec());
+    let serial = trust.verify(&fed.servers[CONSUMER].keys.sign_cert, egov_pki::unix_now()).unwrap().serial.clone();
+    admin(fed, "POST", &format!("/api/v1/certificates/{serial}/revoke"), Some(json!({"reason": "keyCompromise"})))
+        .await;
+    let (status, code) = eventually(fed, "revocation", |(st, _)| *st != 200).await;
+    assert_eq!(status, 500, "{code}");
+    assert_eq!(code, "Server.ServerProxy.InvalidCertPath");
+
+    // the provider reported it to the operator (TT-6.8)
+    let found = incidents(fed, "signature-failure").await;
+    assert!(!found.is_empty(), "no incident recorded");
+    assert_eq!(found[0]["reporter"], "AZ/GOV/1400000012/ss-p");
+    assert_eq!(found[0]["client_id"], "AZ/GOV/1400000011/portal");
+    s.fed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_participant_is_refused_federation_wide_until_unblocked() {
+    let s = setup(600).await;
+    let fed = &s.fed;
+    assert_eq!(call(fed).await, (200, String::new()));
+    let member = path_segment("AZ/GOV/1400000011");
+    admin(fed, "POST", &format!("/api/v1/members/{member}/block"), Some(json!({"reason": "personal data breach"})))
+        .await;
+    let (status, code) = eventually(fed, "block", |(st, _)| *st != 200).await;
+    assert_eq!(code, "Server.ClientProxy.MemberBlocked", "{status}");
+    // the provider refuses too, whatever the consumer's server does
+    let provider_dir = fed.running[PROVIDER].0.gateway.directory.get();
+    assert!(provider_dir.is_blocked(&"AZ/GOV/1400000011/portal".parse().unwrap()));
+    assert!(!incidents(fed, "blocked").await.is_empty());
+
+    admin(fed, "POST", &format!("/api/v1/members/{member}/unblock"), Some(json!({}))).await;
+    eventually(fed, "unblock", |(st, _)| *st == 200).await;
+    s.fed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_configuration_stops_the_exchange_with_outdated_globalconf() {
+    let mut s = setup(3).await;
+    assert_eq!(call(&s.fed).await, (200, String::new()));
+    // the central server goes away; the configuration the servers hold runs out
+    let op = s.fed.operator.take().unwrap();
+    op.running.stop().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (status, code) = call(&s.fed).await;
+    assert_eq!((status, code.as_str()), (500, "Server.ClientProxy.OutdatedGlobalConf"));
+    s.fed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_refuses_bad_requests_with_clear_errors() {
+    let s = setup(600).await;
+    let op = s.fed.operator.as_ref().unwrap();
+    let http = egov_security_server::central_http::CentralHttp::new();
+    let url = format!("{}/registration", op.running.public_url);
+    let (status, body) = http.post_json(&url, &json!({"server_id": "AZ/GOV/1400000011/ss2"}), 4096).await.unwrap();
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let bogus =
+        json!({"server_id": "AZ/GOV/1400000011/ss2", "address": "127.0.0.1:1", "auth_csr": "AAAA", "sign_csr": "AAAA"});
+    let (status, body) = http.post_json(&url, &bogus, 4096).await.unwrap();
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("PKCS#10"), "{}", String::from_utf8_lossy(&body));
+    // the configuration download is signed, and not served for an unknown environment
+    let (status, _) = http.get(&format!("{}/globalconf/staging", op.running.public_url), 4096).await.unwrap();
+    assert_eq!(status, 400);
+    s.fed.stop().await;
+}
