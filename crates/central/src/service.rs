@@ -125,10 +125,42 @@ pub async fn start_on(
             tracing::error!(error = %e, "central admin listener stopped");
         }
     }));
+    let deadlines = tokio::spawn(enforce_deadlines(state.store.clone(), publisher.clone()));
     let generation = tokio::spawn(publisher.run(settings.generation_interval));
+    tasks.push(deadlines);
     tasks.push(generation);
     tracing::info!(public = %public_addr, admin = %admin_addr, "central server started");
     Ok(RunningCentral { state, public_addr, admin_addr, public_url: base, shutdown, tasks })
+}
+
+/// How often the lifecycle deadlines are enforced.
+const DEADLINE_CHECK: Duration = Duration::from_secs(3600);
+
+/// Enforces the lifecycle deadlines as they pass (hourly; both steps are idempotent):
+/// participants whose breach-notice deadline passed unremedied are disconnected (TT-3.6),
+/// services whose announced retirement date came are retired (TT-3.12, TT-3.14); a change
+/// is published at once.
+async fn enforce_deadlines(store: CentralStore, publisher: Arc<Publisher>) {
+    let mut tick = tokio::time::interval(DEADLINE_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = time::OffsetDateTime::now_utc();
+        let disconnected = crate::lifecycle::participants::disconnect_overdue(&store, Some("deadline"), now).await;
+        let retired = crate::lifecycle::services::retire_due(&store, now).await;
+        match (&disconnected, &retired) {
+            (Ok(d), Ok(r)) if d.is_empty() && r.is_empty() => continue,
+            (Ok(d), Ok(r)) => tracing::info!(disconnected = d.len(), retired = r.len(), "lifecycle deadlines enforced"),
+            _ => {
+                for e in [disconnected.err(), retired.err()].into_iter().flatten() {
+                    tracing::error!(error = %e, "lifecycle deadlines not enforced");
+                }
+            }
+        }
+        if let Err(e) = publisher.publish_all().await {
+            tracing::error!(error = %e, "configuration not republished after deadlines");
+        }
+    }
 }
 
 impl RunningCentral {
@@ -136,8 +168,11 @@ impl RunningCentral {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let mut tasks = self.tasks;
-        if let Some(generation) = tasks.pop() {
-            generation.abort();
+        // the last two are the periodic jobs: they hold no connection open
+        for _ in 0..2 {
+            if let Some(job) = tasks.pop() {
+                job.abort();
+            }
         }
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;

@@ -12,10 +12,9 @@
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateSigningRequestParams, CustomExtension, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyUsagePurpose, SerialNumber,
 };
-use x509_parser::prelude::FromDer;
 
 use crate::keys::{KeyAlgorithm, PrivateKey, Signer};
 use crate::{CertProfile, PkiError};
@@ -149,24 +148,7 @@ impl CertificationAuthority {
         {
             return Err(PkiError::CsrRejected(format!("certificate name '{name}' must be 1 to 64 characters")));
         }
-        let (_, parsed) = x509_parser::certification_request::X509CertificationRequest::from_der(csr_der)
-            .map_err(|e| PkiError::CsrRejected(format!("not a PKCS#10 request: {e}")))?;
-        let requested_cn = parsed
-            .certification_request_info
-            .subject
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .map(str::to_owned)
-            .ok_or_else(|| PkiError::CsrRejected("the request's subject has no common name".into()))?;
-        if requested_cn != profile.common_name() {
-            return Err(PkiError::CsrRejected(format!(
-                "the request names '{requested_cn}' but the certificate is for '{}'",
-                profile.common_name()
-            )));
-        }
-        let mut csr = CertificateSigningRequestParams::from_der(&csr_der.to_vec().into())
-            .map_err(|e| PkiError::CsrRejected(e.to_string()))?;
+        let mut csr = crate::csr::parse_for(csr_der, profile)?;
         let params = &mut csr.params;
         params.distinguished_name = profile.distinguished_name();
         params.subject_alt_names.clear();

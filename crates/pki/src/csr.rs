@@ -10,34 +10,47 @@ use crate::{CertProfile, PkiError};
 /// The common name a request asks for; refuses anything that is not a PKCS#10 request with
 /// a valid self-signature.
 pub fn requested_common_name(csr_der: &[u8]) -> Result<String, PkiError> {
-    let (rest, parsed) = x509_parser::certification_request::X509CertificationRequest::from_der(csr_der)
-        .map_err(|e| PkiError::CsrRejected(format!("not a PKCS#10 request: {e}")))?;
-    if !rest.is_empty() {
-        return Err(PkiError::CsrRejected("trailing bytes after the request".into()));
-    }
-    // rcgen checks the self-signature (proof of possession of the key)
-    rcgen::CertificateSigningRequestParams::from_der(&csr_der.to_vec().into())
-        .map_err(|e| PkiError::CsrRejected(format!("the request's signature does not verify: {e}")))?;
-    parsed
-        .certification_request_info
-        .subject
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .map(str::to_owned)
-        .ok_or_else(|| PkiError::CsrRejected("the request's subject has no common name".into()))
+    parse(csr_der).map(|(cn, _)| cn)
 }
 
 /// Checks that `csr_der` is a well-formed, self-signed request for `profile`'s identity.
 pub fn check_request(csr_der: &[u8], profile: &CertProfile) -> Result<(), PkiError> {
-    let requested = requested_common_name(csr_der)?;
+    parse_for(csr_der, profile).map(|_| ())
+}
+
+/// The request, checked for `profile`, as the CA signs it.
+pub(crate) fn parse_for(
+    csr_der: &[u8],
+    profile: &CertProfile,
+) -> Result<rcgen::CertificateSigningRequestParams, PkiError> {
+    let (requested, params) = parse(csr_der)?;
     if requested != profile.common_name() {
         return Err(PkiError::CsrRejected(format!(
             "the request names '{requested}' but the certificate is for '{}'",
             profile.common_name()
         )));
     }
-    Ok(())
+    Ok(params)
+}
+
+fn parse(csr_der: &[u8]) -> Result<(String, rcgen::CertificateSigningRequestParams), PkiError> {
+    let (rest, parsed) = x509_parser::certification_request::X509CertificationRequest::from_der(csr_der)
+        .map_err(|e| PkiError::CsrRejected(format!("not a PKCS#10 request: {e}")))?;
+    if !rest.is_empty() {
+        return Err(PkiError::CsrRejected("trailing bytes after the request".into()));
+    }
+    let cn = parsed
+        .certification_request_info
+        .subject
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| PkiError::CsrRejected("the request's subject has no common name".into()))?;
+    // rcgen checks the self-signature (proof of possession of the key)
+    let params = rcgen::CertificateSigningRequestParams::from_der(&csr_der.to_vec().into())
+        .map_err(|e| PkiError::CsrRejected(format!("the request's signature does not verify: {e}")))?;
+    Ok((cn, params))
 }
 
 #[cfg(test)]
