@@ -109,6 +109,23 @@ fn demo_serves_zeep_and_rest_and_stops_on_sigterm() {
         assert_eq!(status, 400, "{body}");
     }
 
+    // the operator's central services, as demo.json names them: the signed configuration
+    // names every demo server, and the maintenance calendar is public
+    let central = &manifest["central"];
+    let (status, body) = http_get(central["globalconf_url"].as_str().unwrap(), &[]);
+    assert_eq!(status, 200, "{body}");
+    let signed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(signed["format"], "egov-globalconf-v1");
+    let anchor = std::fs::read_to_string(central["anchor"].as_str().unwrap()).unwrap();
+    let anchor = egov_globalconf::Anchor::from_json(&anchor).unwrap();
+    let conf = anchor.verify(body.as_bytes(), egov_pki::unix_now()).unwrap();
+    assert_eq!(conf.security_servers.len(), servers.len());
+    assert_eq!(conf.services.ocsp_url.as_deref(), central["ocsp_url"].as_str());
+    let calendar = format!("{}/api/v1/calendar.ics", central["public_url"].as_str().unwrap());
+    let (status, body) = http_get(&calendar, &[]);
+    assert_eq!(status, 200);
+    assert!(body.starts_with("BEGIN:VCALENDAR\r\n"), "{body}");
+
     // SIGTERM stops it cleanly
     let pid = demo.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());

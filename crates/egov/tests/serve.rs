@@ -1,6 +1,10 @@
-//! Security servers as separate processes, the way an agency deploys them: `egov ss serve`
-//! with keys from PEM files and the federation directory from JSON, configured with
-//! `egov ss …` commands, exchanging a SOAP request end to end.
+//! The deployment path with separate processes and nothing but the command line (TT-4.1.2):
+//! the operator creates and runs the central services (`egov central init/serve`) and
+//! registers members; each agency installs the anchor, generates keys and certificate
+//! requests (`egov ss init`), submits its registration (`egov ss register`), the operator
+//! approves it (`egov central registrations approve`), the agency collects its
+//! certificates and runs its server (`egov ss serve`), which trusts only the signed global
+//! configuration; a SOAP request then crosses the federation.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -36,25 +40,157 @@ fn ss(db: &str, args: &[&str]) {
     assert!(out.status.success(), "egov ss {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Runs `egov ARGS` with the operator's credentials; returns stdout.
+fn run(operator: &std::path::Path, args: &[&str]) -> String {
+    let out = egov()
+        .args(args)
+        .env("EGOV_OPERATOR", operator)
+        .env("EGOV_SS_PASSPHRASE", "agency-passphrase")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "egov {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
+}
+
+fn wait_for_port(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn separate_processes_exchange_through_egov_ss_serve() {
     let dir = tempfile::tempdir().unwrap();
-    // 1. keys, certificates and a directory, as the demo issues them (through CSRs)
-    let mut demo = Proc(egov().args(["demo", "--data-dir"]).arg(dir.path()).stdout(Stdio::null()).spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !dir.path().join("demo.json").exists() {
-        assert!(Instant::now() < deadline, "demo did not start");
-        std::thread::sleep(Duration::from_millis(100));
+    let path = |name: &str| dir.path().join(name);
+    let central = path("central");
+    let operator = central.join("operator.json");
+    let (public, admin) = (free_port(), free_port());
+
+    // 1. the operator: central services created and running, members registered
+    let out = egov()
+        .args(["central", "init", "--dir"])
+        .arg(&central)
+        .args(["--instance", "AZ", "--admin-address", &admin])
+        .env("EGOV_CENTRAL_PASSPHRASE", "operator-passphrase")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut central_proc = Proc(
+        egov()
+            .args(["central", "serve", "--dir"])
+            .arg(&central)
+            .args([
+                "--public-listen",
+                &public,
+                "--admin-listen",
+                &admin,
+                "--validity",
+                "120",
+                "--generation-interval",
+                "5",
+            ])
+            .env("EGOV_CENTRAL_PASSPHRASE", "operator-passphrase")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(&public);
+    wait_for_port(&admin);
+    for (id, name, sub) in [
+        ("AZ/GOV/1400000001", "Electronic Government portal operator", "portal"),
+        ("AZ/GOV/1400000002", "Ministry of Justice", "population-registry"),
+    ] {
+        let code = id.rsplit('/').next().unwrap();
+        run(
+            &operator,
+            &[
+                "central",
+                "members",
+                "add",
+                "--id",
+                id,
+                "--name",
+                name,
+                "--tax-id",
+                code,
+                "--legal-status",
+                "central-executive",
+                "--subsystem",
+                sub,
+            ],
+        );
     }
-    terminate(&mut demo);
-    let directory: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("directory.json")).unwrap()).unwrap();
-    let peer_address = |id: &str| -> String {
-        directory["security_servers"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()["address"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    std::fs::write(path("anchor.json"), run(&operator, &["central", "anchor"])).unwrap();
+
+    // 2. each agency sets up its server and asks to be registered; the operator approves
+    let servers = [
+        ("AZ/GOV/1400000001/ss-portal", "portal", "AZ/GOV/1400000001/portal", free_port()),
+        ("AZ/GOV/1400000002/ss-justice", "justice", "AZ/GOV/1400000002/population-registry", free_port()),
+    ];
+    for (id, name, _, peer) in &servers {
+        let sdir = path(name);
+        run(
+            &operator,
+            &[
+                "ss",
+                "init",
+                "--dir",
+                sdir.to_str().unwrap(),
+                "--anchor",
+                path("anchor.json").to_str().unwrap(),
+                "--id",
+                id,
+            ],
+        );
+        let said = run(&operator, &["ss", "register", "--dir", sdir.to_str().unwrap(), "--address", peer]);
+        assert!(said.contains("pending"), "{said}");
+        // a server that is not registered yet does not start, and says why
+        let out = egov()
+            .args(["ss", "serve", "--dir"])
+            .arg(&sdir)
+            .env("EGOV_SS_PASSPHRASE", "agency-passphrase")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("egov ss register"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let pending: serde_json::Value =
+        serde_json::from_str(&run(&operator, &["central", "registrations", "list", "--state", "pending"])).unwrap();
+    assert_eq!(pending.as_array().unwrap().len(), 2);
+    for r in pending.as_array().unwrap() {
+        run(&operator, &["central", "registrations", "approve", r["id"].as_str().unwrap()]);
+    }
+    for (id, name, client, peer) in &servers {
+        let said = run(
+            &operator,
+            &["ss", "register", "--dir", path(name).to_str().unwrap(), "--address", peer, "--wait", "10"],
+        );
+        assert!(said.contains("approved"), "{said}");
+        let enc = id.replace('/', "%2F");
+        run(
+            &operator,
+            &[
+                "central",
+                "api",
+                "POST",
+                &format!("/api/v1/security-servers/{enc}/clients"),
+                "--data",
+                &format!("{{\"client\":\"{client}\"}}"),
+            ],
+        );
+    }
+    // keys are encrypted at rest: the passphrase is needed
+    assert!(std::fs::read_to_string(path("portal").join("auth.key.pem")).unwrap().contains("ENCRYPTED PRIVATE KEY"));
 
     // 2. the ministry's information system
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -91,30 +227,13 @@ fn separate_processes_exchange_through_egov_ss_serve() {
     );
     ss(&portal_db, &["client", "add", "AZ/GOV/1400000001/portal"]);
 
-    // keys of another server are refused before anything listens
-    let out = egov()
-        .args(["ss", "serve", "--id", "AZ/GOV/1400000001/ss-portal", "--keys-dir"])
-        .arg(dir.path().join("ministry-of-justice"))
-        .arg("--directory")
-        .arg(dir.path().join("directory.json"))
-        .args(["--client-listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:0", "--db", &portal_db])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("is not the one registered"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
     // 4. run them
-    let serve = |id: &str, name: &str, db: &str| -> (Proc, String) {
+    let serve = |name: &str, peer: &str, db: &str| -> (Proc, String) {
         let mut child = egov()
-            .args(["ss", "serve", "--id", id, "--keys-dir"])
+            .args(["ss", "serve", "--dir"])
             .arg(dir.path().join(name))
-            .arg("--directory")
-            .arg(dir.path().join("directory.json"))
-            .args(["--client-listen", "127.0.0.1:0", "--peer-listen", &peer_address(id), "--db", db])
+            .args(["--client-listen", "127.0.0.1:0", "--peer-listen", peer, "--db", db])
+            .env("EGOV_SS_PASSPHRASE", "agency-passphrase")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -123,8 +242,8 @@ fn separate_processes_exchange_through_egov_ss_serve() {
         let url = line.split("information systems on ").nth(1).unwrap().split(',').next().unwrap().trim().to_owned();
         (Proc(child), url)
     };
-    let (mut justice, _) = serve("AZ/GOV/1400000002/ss-justice", "ministry-of-justice", &justice_db);
-    let (mut portal, portal_url) = serve("AZ/GOV/1400000001/ss-portal", "portal-operator", &portal_db);
+    let (mut justice, _) = serve("justice", &servers[1].3, &justice_db);
+    let (mut portal, portal_url) = serve("portal", &servers[0].3, &portal_db);
 
     // 5. a SOAP request from the portal's system to the ministry's
     let envelope = egov_xroad::soap::build_envelope(
@@ -160,24 +279,36 @@ fn separate_processes_exchange_through_egov_ss_serve() {
 
     terminate(&mut portal);
     terminate(&mut justice);
+    terminate(&mut central_proc);
 }
 
 #[test]
-fn serve_refuses_a_server_missing_from_the_directory() {
+fn setup_commands_refuse_bad_input_with_clear_messages() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("d.json"),
-        r#"{"instance":"AZ","ca_certs_pem":[],"members":[],"security_servers":[]}"#,
-    )
-    .unwrap();
+    // a server directory without keys
+    let out = egov().args(["ss", "serve", "--dir"]).arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.json"), "the missing file must be named: {err}");
+    // an anchor that is not one
+    std::fs::write(dir.path().join("anchor.json"), "{}").unwrap();
     let out = egov()
-        .args(["ss", "serve", "--id", "AZ/GOV/1/ss", "--keys-dir"])
-        .arg(dir.path())
-        .arg("--directory")
-        .arg(dir.path().join("d.json"))
+        .args(["ss", "init", "--dir"])
+        .arg(dir.path().join("s"))
+        .arg("--anchor")
+        .arg(dir.path().join("anchor.json"))
+        .args(["--id", "AZ/GOV/1/ss"])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("auth.key.pem"), "missing keys must be named: {err}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("anchor"), "{}", String::from_utf8_lossy(&out.stderr));
+    // the central server's key files need their passphrase
+    let out = egov()
+        .args(["central", "init", "--dir"])
+        .arg(dir.path().join("c"))
+        .args(["--instance", "AZ", "--passphrase", "short"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("passphrase"), "{}", String::from_utf8_lossy(&out.stderr));
 }
