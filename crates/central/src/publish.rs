@@ -253,6 +253,31 @@ mod tests {
         let test_doc = publisher.latest("test").await.unwrap().unwrap();
         assert!(anchor.verify(test_doc.as_bytes(), now()).is_err());
 
+        // a server registered for the test environment (TT-3.8) is in the test
+        // configuration only: production servers never learn of it
+        let mut test_req = request("AZ/GOV/1400000002/ss-test");
+        test_req.environment = "test".into();
+        let r = store.submit_registration(&test_req).await.unwrap();
+        store.approve_registration(&r.id, issuer.as_ref()).await.unwrap();
+        let test_conf = publisher.build("test").await.unwrap();
+        assert_eq!(test_conf.environment, "test");
+        assert_eq!(test_conf.security_servers.len(), 1);
+        assert_eq!(test_conf.security_servers[0].id.to_string(), "AZ/GOV/1400000002/ss-test");
+        assert!(
+            publisher
+                .build("production")
+                .await
+                .unwrap()
+                .security_servers
+                .iter()
+                .all(|s| s.id.to_string() != "AZ/GOV/1400000002/ss-test")
+        );
+        let test_anchor = publisher.anchor("test").unwrap();
+        assert_eq!(test_anchor.sources, vec!["http://x/globalconf/test".to_string()]);
+        publisher.publish("test").await.unwrap();
+        let doc = publisher.latest("test").await.unwrap().unwrap();
+        assert_eq!(test_anchor.verify(doc.as_bytes(), now()).unwrap().security_servers.len(), 1);
+
         // a block reaches the configuration; a disconnection removes member and server
         let member: egov_xroad::ClientId = "AZ/GOV/1400000002".parse().unwrap();
         store.set_member_state(&member, "blocked", Some("TT-3.7")).await.unwrap();
