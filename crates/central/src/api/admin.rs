@@ -93,9 +93,7 @@ async fn authorize(
     let response = next.run(request).await;
     if changes && response.status().is_success() {
         tracing::info!(caller = ?caller, %path, "admin change");
-        if !incident_report
-            && let Err(e) = state.publisher.publish_all().await
-        {
+        if !incident_report && let Err(e) = state.publisher.publish_all().await {
             tracing::error!(error = %e, "configuration not republished after a change");
         }
     }
