@@ -39,10 +39,13 @@ struct Setup {
 /// the Social Protection Fund's REST payments service), both registered through the central
 /// server; `validity_secs` is the life of each configuration generation.
 async fn setup(validity_secs: i64) -> Setup {
+    setup_with(validity_secs, Limits { conf_refresh_secs: 1, ..Limits::default() }).await
+}
+
+async fn setup_with(validity_secs: i64, limits: Limits) -> Setup {
     let data = tempfile::tempdir().unwrap();
     let (trigger, rx) = egov_security_server::http::shutdown_pair();
     let is_addr = agencies::start(rx).await.unwrap();
-    let limits = Limits { conf_refresh_secs: 1, ..Limits::default() };
     let mut fed = Federation::with_central("AZ", data.path(), limits, validity_secs).await.unwrap();
     fed.add(spec("consumer", "AZ/GOV/1400000011", "ss-c", "portal"), 0, 0).await.unwrap();
     fed.add(spec("provider", "AZ/GOV/1400000012", "ss-p", "insurance"), 0, 0).await.unwrap();
@@ -60,6 +63,12 @@ async fn setup(validity_secs: i64) -> Setup {
 
 /// A REST call from the consumer's information system: (status, X-Road fault code or "").
 async fn call(fed: &RunningFederation) -> (u16, String) {
+    let (status, code, _) = call_full(fed).await;
+    (status, code)
+}
+
+/// … and the fault message.
+async fn call_full(fed: &RunningFederation) -> (u16, String, String) {
     let url = format!(
         "{}/r1/AZ/GOV/1400000012/insurance/payments/persons/5ZX7K2P/payments?year=2025",
         fed.client_url(CONSUMER)
@@ -69,7 +78,11 @@ async fn call(fed: &RunningFederation) -> (u16, String) {
     if status == 200 {
         assert!(body.contains("5ZX7K2P"), "{body}");
     }
-    (status, if code.is_empty() { body_code(&body) } else { code })
+    let message = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    (status, if code.is_empty() { body_code(&body) } else { code }, message)
 }
 
 fn body_code(body: &str) -> String {
@@ -202,5 +215,49 @@ async fn registration_refuses_bad_requests_with_clear_errors() {
     // the configuration download is signed, and not served for an unknown environment
     let (status, _) = http.get(&format!("{}/globalconf/staging", op.running.public_url), 4096).await.unwrap();
     assert_eq!(status, 400);
+    s.fed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ocsp_revocation_reaches_peers_with_the_next_staple() {
+    let s = setup(600).await;
+    let fed = &s.fed;
+    assert_eq!(call(fed).await, (200, String::new()));
+    let consumer = &fed.running[CONSUMER].0.gateway;
+    // the consumer staples the CA's answer about its own certificates to what it signs
+    let staple = consumer.stapler.current().get();
+    let staple = staple.as_deref().expect("a stapled OCSP response");
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, staple).unwrap();
+    let op = fed.operator.as_ref().unwrap();
+    let info =
+        egov_pki::ocsp::verify_response(&der, op.central.ca().ca_cert_der(), egov_pki::unix_now(), 3600).unwrap();
+    for cert in [&fed.servers[CONSUMER].keys.sign_cert, &fed.servers[CONSUMER].keys.auth_cert] {
+        assert_eq!(info.status_of(cert), Some(&egov_pki::ocsp::CertStatus::Good));
+    }
+
+    // revoked at the Certification Centre only: no new configuration is published, so only
+    // OCSP can carry the news
+    let trust = egov_pki::TrustStore::new(vec![op.central.ca().ca_cert_der().to_vec()]);
+    let serial = trust.verify(&fed.servers[CONSUMER].keys.sign_cert, egov_pki::unix_now()).unwrap().serial.clone();
+    op.central.ca().revoke(&serial, egov_pki::ocsp::RevocationReason::KeyCompromise).await.unwrap();
+    let serial_before = fed.running[PROVIDER].0.gateway.directory.get().conf().serial;
+    consumer.stapler.refresh(&consumer.directory).await.unwrap();
+    let (status, code, message) = call_full(fed).await;
+    assert_eq!((status, code.as_str()), (500, "Server.ServerProxy.InvalidCertPath"), "{message}");
+    assert!(message.contains("revoked") && message.contains("keyCompromise"), "{message}");
+    assert_eq!(fed.running[PROVIDER].0.gateway.directory.get().conf().serial, serial_before);
+    s.fed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_ocsp_response_is_refused() {
+    // responses may be 3 s old at most, and no server refreshes its own within the test
+    let limits = Limits { ocsp_freshness_secs: 3, ocsp_refresh_secs: 3600, ..Limits::default() };
+    let s = setup_with(600, limits).await;
+    assert_eq!(call(&s.fed).await, (200, String::new()));
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let (status, code, message) = call_full(&s.fed).await;
+    assert_eq!((status, code.as_str()), (500, "Server.ServerProxy.InvalidCertPath"), "{message}");
+    assert!(message.contains("old"), "{message}");
     s.fed.stop().await;
 }

@@ -68,6 +68,10 @@ pub struct Limits {
     /// `ocspFreshnessSeconds`).
     #[serde(default = "default_ocsp_freshness_secs")]
     pub ocsp_freshness_secs: u64,
+    /// How often a security server fetches the OCSP status of its own certificates,
+    /// seconds (X-Road's `ocspFetchInterval`).
+    #[serde(default = "default_ocsp_refresh_secs")]
+    pub ocsp_refresh_secs: u64,
 }
 
 fn default_max_request_bytes() -> usize {
@@ -85,6 +89,9 @@ fn default_conf_refresh_secs() -> u64 {
 fn default_ocsp_freshness_secs() -> u64 {
     3_600
 }
+fn default_ocsp_refresh_secs() -> u64 {
+    60
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -94,6 +101,7 @@ impl Default for Limits {
             replay_window_secs: default_replay_window_secs(),
             conf_refresh_secs: default_conf_refresh_secs(),
             ocsp_freshness_secs: default_ocsp_freshness_secs(),
+            ocsp_refresh_secs: default_ocsp_refresh_secs(),
         }
     }
 }

@@ -50,6 +50,17 @@ impl CentralHttp {
         self.send(http::Method::POST, url, Some(Bytes::from(bytes)), limit).await
     }
 
+    /// `POST url` with `body` of `content_type`.
+    pub async fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<(http::StatusCode, Bytes), String> {
+        self.send_typed(http::Method::POST, url, Some((content_type, Bytes::from(body))), limit).await
+    }
+
     async fn send(
         &self,
         method: http::Method,
@@ -57,15 +68,29 @@ impl CentralHttp {
         body: Option<Bytes>,
         limit: usize,
     ) -> Result<(http::StatusCode, Bytes), String> {
+        self.send_typed(method, url, body.map(|b| ("application/json", b)), limit).await
+    }
+
+    async fn send_typed(
+        &self,
+        method: http::Method,
+        url: &str,
+        body: Option<(&str, Bytes)>,
+        limit: usize,
+    ) -> Result<(http::StatusCode, Bytes), String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("bad address '{url}': {e}"))?;
         if uri.scheme_str() != Some("http") {
             return Err(format!("'{url}': only http:// addresses are used for the central server's public services"));
         }
         let mut request = http::Request::builder().method(method).uri(uri);
-        if body.is_some() {
-            request = request.header(http::header::CONTENT_TYPE, "application/json");
-        }
-        let request = request.body(Full::new(body.unwrap_or_default())).map_err(|e| e.to_string())?;
+        let body = match body {
+            Some((content_type, bytes)) => {
+                request = request.header(http::header::CONTENT_TYPE, content_type);
+                bytes
+            }
+            None => Bytes::new(),
+        };
+        let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         let call = async {
             let response = self.client.request(request).await.map_err(|e| format!("cannot reach {url}: {e}"))?;
             let status = response.status();

@@ -163,3 +163,74 @@ impl ConfClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egov_globalconf::{SignedConf, VerificationKey};
+    use egov_pki::{CertificationAuthority, KeyAlgorithm, PrivateKey};
+
+    /// A central server stand-in that serves whatever document `served` holds.
+    async fn source(served: Arc<std::sync::Mutex<String>>) -> (String, crate::http::ShutdownTrigger) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/globalconf", listener.local_addr().unwrap());
+        let (trigger, shutdown) = crate::http::shutdown_pair();
+        tokio::spawn(crate::http::serve_http1(
+            listener,
+            move |_, _| {
+                let doc = served.lock().unwrap().clone();
+                async move { crate::http::response(http::StatusCode::OK, "application/json", doc) }
+            },
+            Duration::from_secs(5),
+            shutdown,
+        ));
+        (url, trigger)
+    }
+
+    #[tokio::test]
+    async fn downloads_saves_and_refuses_rollback_and_forgery() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let ca = CertificationAuthority::generate("AZ", "CA").unwrap();
+        let now = egov_pki::unix_now();
+        let generation = |serial: u64, key: &PrivateKey| {
+            let mut conf = GlobalConf::new("AZ", vec![ca.certificate_pem()]);
+            conf.serial = serial;
+            conf.generated_at = now;
+            conf.expires_at = Some(now + 600);
+            SignedConf::sign(&conf, key).unwrap()
+        };
+        let served = Arc::new(std::sync::Mutex::new(generation(5, &key)));
+        let (url, _stop) = source(served.clone()).await;
+        let anchor = Anchor {
+            instance: "AZ".into(),
+            environment: "production".into(),
+            sources: vec![url],
+            registration_url: "http://127.0.0.1:1/registration".into(),
+            verification_keys: vec![VerificationKey::of(&key).unwrap()],
+            ca_certs_pem: vec![ca.certificate_pem()],
+            generated_at: now,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let client = ConfClient::new(anchor, &dir.path().join("globalconf.json"));
+
+        let first = client.initial().await.unwrap();
+        assert_eq!(first.conf().serial, 5);
+        assert_eq!(client.saved().unwrap().unwrap().serial, 5);
+        assert!(client.refresh(Some(5)).await.unwrap().is_none(), "same generation: nothing to install");
+
+        // an older generation (a replayed document from before a block) is refused
+        *served.lock().unwrap() = generation(4, &key);
+        assert!(matches!(client.refresh(Some(5)).await, Err(ConfClientError::Rollback { offered: 4, current: 5 })));
+
+        // a document signed by another key is refused, and the saved copy stays
+        *served.lock().unwrap() = generation(6, &PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap());
+        assert!(
+            matches!(client.refresh(Some(5)).await, Err(ConfClientError::Unreachable(m)) if m.contains("does not trust"))
+        );
+        assert_eq!(client.saved().unwrap().unwrap().serial, 5);
+
+        // the source is down: the server starts from its saved copy
+        *served.lock().unwrap() = "not a configuration".into();
+        assert_eq!(client.initial().await.unwrap().conf().serial, 5);
+    }
+}

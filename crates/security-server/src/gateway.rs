@@ -16,6 +16,7 @@ use crate::conf::LiveConf;
 use crate::error::{GatewayError, Origin};
 use crate::transport::client::{PeerKey, PeerPool};
 use crate::transport::message::{self, FAULT_CONTENT_TYPE, RequestMeta, ResponseMeta};
+use crate::transport::ocsp::{OcspChecker, OcspStapler};
 use crate::transport::replay::ReplayGuard;
 use crate::transport::signing::{BatchSigner, SignatureError, SignatureVerified, SignatureVerifier};
 use crate::transport::tls::ServerKeys;
@@ -70,6 +71,10 @@ pub struct Gateway {
     pub timeouts: Timeouts,
     /// Reports security incidents to the operator (TT-6.8).
     pub incidents: crate::incidents::IncidentReporter,
+    /// Fetches this server's OCSP response, stapled to every signature.
+    pub stapler: OcspStapler,
+    /// Checks the OCSP responses peers staple.
+    pub ocsp: OcspChecker,
 }
 
 /// A provider's answer whose signature verified and which belongs to our request.
@@ -97,13 +102,17 @@ impl Gateway {
         let dir = directory.get();
         let trust = Arc::new(TrustStore::new(dir.ca_certs_der().to_vec()));
         trust.set_revoked(dir.conf().revoked_serials.iter().cloned());
+        let stapler = OcspStapler::new(keys.auth_cert.clone(), keys.sign_cert.clone());
         let signer = BatchSigner::start(
             keys.sign_key.signer().map_err(|e| GatewayError::Internal(e.to_string()))?,
             keys.sign_cert.clone(),
+            stapler.current(),
         );
         let incidents = crate::incidents::IncidentReporter::start(id.clone(), &keys, trust.clone(), directory.clone())?;
         Ok(Self {
             incidents,
+            stapler,
+            ocsp: OcspChecker::new(),
             id,
             verifier: SignatureVerifier::new(trust.clone()),
             replay: ReplayGuard::new(dir.limits().replay_window_secs),
@@ -241,16 +250,48 @@ impl Gateway {
             )));
         }
         let block = frames.signature().map_err(|e| GatewayError::InvalidMessage(Origin::ClientProxy, e))?;
+        let now = egov_pki::unix_now();
         let verified = self
             .verifier
-            .verify(&frames.digest(), &block, meta.service.provider(), egov_pki::unix_now())
+            .verify(&frames.digest(), &block, meta.service.provider(), now)
             .map_err(|e| signature_error(Origin::ClientProxy, e))?;
+        self.check_ocsp(&dir, Origin::ClientProxy, &block, verified.signer_der(), None, now)?;
         Ok(VerifiedResponse {
             meta: rmeta,
             message: answer.body.slice_ref(frames.message),
             body: answer.body.slice_ref(frames.body),
             signature: verified,
         })
+    }
+}
+
+impl Gateway {
+    /// When the federation runs an OCSP responder, the peer must staple a fresh response
+    /// saying *good* for the certificate that signed `block` and, on the provider side, for
+    /// the TLS certificate it connected with (`peer_auth_cert`).
+    pub fn check_ocsp(
+        &self,
+        dir: &Directory,
+        origin: Origin,
+        block: &message::SignatureBlock,
+        signing_cert: &[u8],
+        peer_auth_cert: Option<&[u8]>,
+        now: i64,
+    ) -> Result<(), GatewayError> {
+        if dir.conf().services.ocsp_url.is_none() {
+            return Ok(());
+        }
+        let max_age = dir.limits().ocsp_freshness_secs as i64;
+        let staple = block.ocsp.as_deref();
+        self.ocsp
+            .check(staple, signing_cert, dir.ca_certs_der(), now, max_age)
+            .map_err(|e| GatewayError::InvalidCertPath(origin, format!("signing certificate: {e}")))?;
+        if let Some(auth) = peer_auth_cert {
+            self.ocsp.check(staple, auth, dir.ca_certs_der(), now, max_age).map_err(|e| {
+                GatewayError::SslAuthenticationFailed(origin, format!("authentication certificate: {e}"))
+            })?;
+        }
+        Ok(())
     }
 }
 

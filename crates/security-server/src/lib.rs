@@ -153,6 +153,11 @@ pub async fn start_on(
         shutdown,
     )));
     let mut background = vec![tokio::spawn(live.follow(store, settings.conf_poll))];
+    // the first staple before anything is sent (the loop below keeps it fresh)
+    if let Err(e) = gateway.stapler.refresh(&gateway.directory).await {
+        tracing::warn!(error = %e, "no OCSP response yet; peers refuse this server's messages until one arrives");
+    }
+    background.push(tokio::spawn(gateway.stapler.clone().run_after(gateway.directory.clone())));
     if let Some(client) = settings.conf_client {
         background.push(tokio::spawn(client.follow(gateway.clone())));
     }

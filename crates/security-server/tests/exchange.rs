@@ -501,6 +501,7 @@ async fn certificates_from_another_ca_are_refused() {
     let rogue_signer = egov_security_server::transport::signing::BatchSigner::start(
         rogue_keys.sign_key.signer().unwrap(),
         rogue_keys.sign_cert.clone(),
+        egov_security_server::shared::Shared::new(None),
     );
     let block = rogue_signer.sign(message::digest(&meta_bytes, soap.as_bytes(), b"")).await.unwrap();
     let bytes = message::encode(&meta_bytes, soap.as_bytes(), b"", &serde_json::to_vec(&block).unwrap());

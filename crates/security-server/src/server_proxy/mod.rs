@@ -137,6 +137,7 @@ async fn process(
         .verifier
         .verify(&digest, &block, &meta.client, now)
         .map_err(|e| signature_error(Origin::ServerProxy, e))?;
+    gateway.check_ocsp(&dir, Origin::ServerProxy, &block, signature.signer_der(), Some(peer_cert), now)?;
     gateway.replay.check(&meta.nonce, meta.timestamp_ms, message::now_ms()).map_err(GatewayError::ReplayedMessage)?;
     // 6. the provider is ours
     if !gateway.conf.get().hosts(meta.service.provider()) {

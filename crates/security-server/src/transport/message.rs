@@ -88,6 +88,10 @@ pub struct SignatureBlock {
     pub proof: Vec<ProofStep>,
     /// Signature over `egov-batch-v1\0 ‖ root`, base64.
     pub value: String,
+    /// The signer's stapled OCSP response (DER, base64) about its signing and
+    /// authentication certificates, when the federation runs an OCSP responder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<String>,
 }
 
 /// The frames of a decoded transport message, borrowed from the received bytes.

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod message;
+pub mod ocsp;
 pub mod replay;
 pub mod signing;
 pub mod tls;

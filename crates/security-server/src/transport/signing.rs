@@ -17,6 +17,7 @@ use egov_pki::{CertProfile, KeyAlgorithm, PkiError, TrustStore, VerifiedCert};
 use tokio::sync::{mpsc, oneshot};
 
 use super::message::SignatureBlock;
+use crate::shared::Shared;
 
 const BATCH_DOMAIN: &[u8] = b"egov-batch-v1\0";
 const MAX_BATCH: usize = 512;
@@ -37,8 +38,9 @@ pub struct BatchSigner {
 }
 
 impl BatchSigner {
-    /// Starts the signer for `key` whose certificate is `cert_der`.
-    pub fn start(signer: MessageSigner, cert_der: Vec<u8>) -> Self {
+    /// Starts the signer for `key` whose certificate is `cert_der`; every block carries the
+    /// OCSP response `staple` holds at the time.
+    pub fn start(signer: MessageSigner, cert_der: Vec<u8>, staple: Shared<Option<String>>) -> Self {
         let (queue, mut rx) = mpsc::channel::<Job>(4096);
         let certificate = STANDARD.encode(&cert_der);
         let algorithm = signer.algorithm().name().to_owned();
@@ -65,12 +67,14 @@ impl BatchSigner {
                 let digests: Vec<Digest> = jobs.iter().map(|(d, _)| *d).collect();
                 let (root, proofs) = batch::build(&digests);
                 let value = signer.sign(&signing_input(&root)).map(|s| STANDARD.encode(s));
+                let ocsp = staple.get();
                 for ((_, reply), proof) in jobs.drain(..).zip(proofs) {
                     let block = value.clone().map(|value| SignatureBlock {
                         algorithm: algorithm.clone(),
                         certificate: certificate.clone(),
                         proof,
                         value,
+                        ocsp: Option::clone(&ocsp),
                     });
                     let _ = reply.send(block);
                 }
@@ -92,12 +96,18 @@ impl BatchSigner {
 #[derive(Debug)]
 pub struct SignatureVerified {
     signer: Arc<VerifiedCert>,
+    signer_der: Vec<u8>,
 }
 
 impl SignatureVerified {
     /// The verified signing certificate.
     pub fn signer(&self) -> &VerifiedCert {
         &self.signer
+    }
+
+    /// Its DER bytes.
+    pub fn signer_der(&self) -> &[u8] {
+        &self.signer_der
     }
 }
 
@@ -185,7 +195,7 @@ impl SignatureVerifier {
                 c.insert(key, value);
             }
         }
-        Ok(SignatureVerified { signer })
+        Ok(SignatureVerified { signer, signer_der: cert })
     }
 }
 
