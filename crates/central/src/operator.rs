@@ -25,6 +25,16 @@ use crate::{CentralError, CentralStore};
 /// Validity of the admin listener's and the operator's certificates, days.
 const ADMIN_CERT_DAYS: i64 = 730;
 
+/// The Certification Centre's refusals keep their kind (400/404/409) at the admin API.
+fn ca_error(e: egov_ca::CaError) -> CentralError {
+    match e {
+        egov_ca::CaError::Invalid(m) => CentralError::Invalid(m),
+        egov_ca::CaError::NotFound(m) => CentralError::NotFound(m),
+        egov_ca::CaError::Conflict(m) => CentralError::Conflict(m),
+        other => CentralError::Ca(other.to_string()),
+    }
+}
+
 /// The Certification Centre as the central server's issuer.
 impl CertificateIssuer for CertificationCentre {
     fn issue<'a>(
@@ -32,21 +42,21 @@ impl CertificateIssuer for CertificationCentre {
         csr: &'a [u8],
         profile: &'a CertProfile,
         days: i64,
-    ) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<u8>, CentralError>> {
+        Box::pin(
+            async move { CertificationCentre::issue(self, csr, profile, days).await.map(|c| c.der).map_err(ca_error) },
+        )
+    }
+
+    fn revoke<'a>(&'a self, serial: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), CentralError>> {
         Box::pin(async move {
-            CertificationCentre::issue(self, csr, profile, days).await.map(|c| c.der).map_err(|e| e.to_string())
+            let reason = reason.parse().map_err(|e| CentralError::Invalid(format!("revocation reason: {e}")))?;
+            CertificationCentre::revoke(self, serial, reason).await.map_err(ca_error)
         })
     }
 
-    fn revoke<'a>(&'a self, serial: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            let reason = reason.parse().map_err(|e| format!("{e}"))?;
-            CertificationCentre::revoke(self, serial, reason).await.map_err(|e| e.to_string())
-        })
-    }
-
-    fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, String>> {
-        Box::pin(async move { CertificationCentre::revoked_serials(self).await.map_err(|e| e.to_string()) })
+    fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, CentralError>> {
+        Box::pin(async move { CertificationCentre::revoked_serials(self).await.map_err(ca_error) })
     }
 
     fn ca_certs_pem(&self) -> Vec<String> {

@@ -98,7 +98,7 @@ impl Publisher {
         conf.environment = environment.to_owned();
         conf.services = self.settings.services.clone();
         conf.limits = self.settings.limits.clone();
-        let mut revoked = self.issuer.revoked_serials().await.map_err(CentralError::Ca)?;
+        let mut revoked = self.issuer.revoked_serials().await?;
         revoked.sort();
         conf.revoked_serials = revoked;
         let members = self.store.members().await?;

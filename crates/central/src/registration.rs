@@ -34,11 +34,11 @@ pub trait CertificateIssuer: Send + Sync + 'static {
         csr_der: &'a [u8],
         profile: &'a CertProfile,
         days: i64,
-    ) -> BoxFuture<'a, Result<Vec<u8>, String>>;
+    ) -> BoxFuture<'a, Result<Vec<u8>, CentralError>>;
     /// Revokes a certificate (RFC 5280 reason name, e.g. `keyCompromise`).
-    fn revoke<'a>(&'a self, serial_hex: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    fn revoke<'a>(&'a self, serial_hex: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), CentralError>>;
     /// Serials (lower-case hex) of revoked certificates.
-    fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, String>>;
+    fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, CentralError>>;
     /// The CA certificates (PEM) security servers trust.
     fn ca_certs_pem(&self) -> Vec<String>;
 }
@@ -232,14 +232,8 @@ impl CentralStore {
         }
         let auth_csr: Vec<u8> = row.try_get(3)?;
         let sign_csr: Vec<u8> = row.try_get(4)?;
-        let auth_cert = issuer
-            .issue(&auth_csr, &CertProfile::Auth(server.clone()), CERT_VALIDITY_DAYS)
-            .await
-            .map_err(CentralError::Ca)?;
-        let sign_cert = issuer
-            .issue(&sign_csr, &CertProfile::Sign(server.owner().clone()), CERT_VALIDITY_DAYS)
-            .await
-            .map_err(CentralError::Ca)?;
+        let auth_cert = issuer.issue(&auth_csr, &CertProfile::Auth(server.clone()), CERT_VALIDITY_DAYS).await?;
+        let sign_cert = issuer.issue(&sign_csr, &CertProfile::Sign(server.owner().clone()), CERT_VALIDITY_DAYS).await?;
         let auth_hash = hex(&egov_pki::cert_sha256(&auth_cert));
 
         let mut tx = self.database().begin_write().await?;
@@ -322,16 +316,21 @@ pub(crate) mod tests {
     pub(crate) struct TestIssuer(pub CertificationAuthority, pub std::sync::Mutex<Vec<String>>);
 
     impl CertificateIssuer for TestIssuer {
-        fn issue<'a>(&'a self, csr: &'a [u8], p: &'a CertProfile, days: i64) -> BoxFuture<'a, Result<Vec<u8>, String>> {
-            Box::pin(async move { self.0.issue(csr, p, days).map_err(|e| e.to_string()) })
+        fn issue<'a>(
+            &'a self,
+            csr: &'a [u8],
+            p: &'a CertProfile,
+            days: i64,
+        ) -> BoxFuture<'a, Result<Vec<u8>, CentralError>> {
+            Box::pin(async move { self.0.issue(csr, p, days).map_err(|e| CentralError::Ca(e.to_string())) })
         }
-        fn revoke<'a>(&'a self, serial: &'a str, _reason: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        fn revoke<'a>(&'a self, serial: &'a str, _reason: &'a str) -> BoxFuture<'a, Result<(), CentralError>> {
             Box::pin(async move {
                 self.1.lock().unwrap().push(serial.to_owned());
                 Ok(())
             })
         }
-        fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, String>> {
+        fn revoked_serials(&self) -> BoxFuture<'_, Result<Vec<String>, CentralError>> {
             Box::pin(async move { Ok(self.1.lock().unwrap().clone()) })
         }
         fn ca_certs_pem(&self) -> Vec<String> {

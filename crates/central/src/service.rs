@@ -95,7 +95,7 @@ pub async fn start_on(
     let ca_der: Vec<Vec<u8>> =
         issuer.ca_certs_pem().iter().filter_map(|pem| egov_pki::from_pem("CERTIFICATE", pem).ok()).flatten().collect();
     let trust = Arc::new(TrustStore::new(ca_der.clone()));
-    trust.set_revoked(issuer.revoked_serials().await.map_err(CentralError::Ca)?);
+    trust.set_revoked(issuer.revoked_serials().await?);
     let publisher =
         Arc::new(Publisher::new(store.clone(), issuer.clone(), keys.conf_signing.clone(), publish_settings));
     publisher.publish_all().await?;

@@ -252,7 +252,7 @@ async fn revoke(
     body: Body<Reason>,
 ) -> ApiResult<serde_json::Value> {
     let reason = json_body(body)?.reason;
-    s.issuer.revoke(&serial, &reason).await.map_err(CentralError::Ca)?;
+    s.issuer.revoke(&serial, &reason).await?;
     s.trust.revoke(&serial);
     Ok(Json(serde_json::json!({ "revoked": serial, "reason": reason })))
 }
