@@ -57,6 +57,8 @@ pub enum HttpMethod {
     Get,
     /// POST.
     Post,
+    /// PUT.
+    Put,
     /// DELETE.
     Delete,
 }
@@ -67,6 +69,7 @@ impl HttpMethod {
         match self {
             HttpMethod::Get => "GET",
             HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
             HttpMethod::Delete => "DELETE",
         }
     }
@@ -75,6 +78,7 @@ impl HttpMethod {
         match self {
             HttpMethod::Get => MethodFilter::GET,
             HttpMethod::Post => MethodFilter::POST,
+            HttpMethod::Put => MethodFilter::PUT,
             HttpMethod::Delete => MethodFilter::DELETE,
         }
     }
@@ -91,9 +95,10 @@ pub struct Endpoint {
     pub audience: Audience,
 }
 
-type Entry<S> = (Endpoint, MethodRouter<S>);
+/// An endpoint and its handler.
+pub(crate) type Entry<S> = (Endpoint, MethodRouter<S>);
 
-fn ep<S, H, T>(method: HttpMethod, path: &'static str, audience: Audience, handler: H) -> Entry<S>
+pub(crate) fn ep<S, H, T>(method: HttpMethod, path: &'static str, audience: Audience, handler: H) -> Entry<S>
 where
     H: axum::handler::Handler<T, S>,
     T: 'static,
@@ -150,7 +155,7 @@ where
     ]
 }
 
-fn build<S>(entries: impl Iterator<Item = Entry<S>>) -> Router<S>
+pub(crate) fn build<S>(entries: impl Iterator<Item = Entry<S>>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -729,8 +734,11 @@ mod tests {
     fn every_route_is_in_openapi() {
         let doc: Value = serde_json::from_str(OPENAPI).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
-        let endpoints = endpoints();
+        let mut endpoints = endpoints();
         assert_eq!(endpoints.len(), 35);
+        // the registry's admin routes and the public listener's routes are described too
+        endpoints.extend(crate::api::admin::endpoints());
+        endpoints.extend(crate::api::public::endpoints());
         for e in &endpoints {
             let method = e.method.as_str().to_ascii_lowercase();
             let op = &doc["paths"][e.path][&method];

@@ -9,7 +9,6 @@ use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use axum::{Json, middleware};
 use egov_xroad::{ClientId, SecurityServerId};
 use serde::Deserialize;
@@ -17,7 +16,7 @@ use serde::Deserialize;
 use super::CentralState;
 use super::tls::{Caller, Peer, identify};
 use crate::CentralError;
-use crate::api_lifecycle::{self, Audience};
+use crate::api_lifecycle::{self, Audience, Endpoint, Entry, HttpMethod, build, ep};
 use crate::registration::RegistrationStatus;
 use crate::registry::{GroupRecord, MemberRecord, NewMember, ServerRecord, parse_member};
 
@@ -26,25 +25,41 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 type ApiResult<T> = Result<Json<T>, CentralError>;
 
+/// Every registry endpoint with its handler: the router and the OpenAPI test read the same
+/// list.
+fn table() -> Vec<Entry<CentralState>> {
+    use Audience::Operator;
+    use HttpMethod::{Delete, Get, Post, Put};
+    vec![
+        ep(Get, "/api/openapi.json", Operator, || async { ([("content-type", "application/json")], OPENAPI) }),
+        ep(Get, "/api/v1/members", Operator, members),
+        ep(Post, "/api/v1/members", Operator, add_member),
+        ep(Get, "/api/v1/members/{id}", Operator, member),
+        ep(Post, "/api/v1/members/{id}/subsystems", Operator, add_subsystem),
+        ep(Get, "/api/v1/security-servers", Operator, servers),
+        ep(Delete, "/api/v1/security-servers/{id}", Operator, remove_server),
+        ep(Post, "/api/v1/security-servers/{id}/clients", Operator, add_server_client),
+        ep(Put, "/api/v1/security-servers/{id}/address", Operator, set_address),
+        ep(Get, "/api/v1/global-groups", Operator, groups),
+        ep(Post, "/api/v1/global-groups", Operator, add_group),
+        ep(Post, "/api/v1/global-groups/{code}/members", Operator, add_group_member),
+        ep(Get, "/api/v1/registrations", Operator, registrations),
+        ep(Post, "/api/v1/registrations/{id}/approve", Operator, approve),
+        ep(Post, "/api/v1/registrations/{id}/refuse", Operator, refuse),
+        ep(Post, "/api/v1/certificates/{serial}/revoke", Operator, revoke),
+        ep(Post, "/api/v1/globalconf/publish", Operator, publish),
+        ep(Get, "/api/v1/anchor", Operator, anchor),
+    ]
+}
+
+/// The registry endpoints this module serves.
+pub fn endpoints() -> Vec<Endpoint> {
+    table().into_iter().map(|(e, _)| e).collect()
+}
+
 /// The admin routes, behind the caller check.
 pub fn routes(state: CentralState) -> axum::Router<CentralState> {
-    axum::Router::new()
-        .route("/api/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
-        .route("/api/v1/members", get(members).post(add_member))
-        .route("/api/v1/members/{id}", get(member))
-        .route("/api/v1/members/{id}/subsystems", post(add_subsystem))
-        .route("/api/v1/security-servers", get(servers))
-        .route("/api/v1/security-servers/{id}", axum::routing::delete(remove_server))
-        .route("/api/v1/security-servers/{id}/clients", post(add_server_client))
-        .route("/api/v1/security-servers/{id}/address", put(set_address))
-        .route("/api/v1/global-groups", get(groups).post(add_group))
-        .route("/api/v1/global-groups/{code}/members", post(add_group_member))
-        .route("/api/v1/registrations", get(registrations))
-        .route("/api/v1/registrations/{id}/approve", post(approve))
-        .route("/api/v1/registrations/{id}/refuse", post(refuse))
-        .route("/api/v1/certificates/{serial}/revoke", post(revoke))
-        .route("/api/v1/globalconf/publish", post(publish))
-        .route("/api/v1/anchor", get(anchor))
+    build(table().into_iter())
         // participant and service lifecycles, notices, holidays, incidents
         .merge(api_lifecycle::routes_for(Audience::Operator))
         .merge(api_lifecycle::routes_for(Audience::SecurityServer))

@@ -1,10 +1,10 @@
 //! Public endpoints: configuration download and security-server registration (TT-4.1.2).
 
+use crate::api_lifecycle::{Audience, Endpoint, Entry, HttpMethod, build, ep};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 
 use super::CentralState;
 use crate::CentralError;
@@ -13,13 +13,27 @@ use crate::registration::{RegistrationRequest, RegistrationStatus};
 /// Registration requests carry two CSRs: a few kilobytes.
 const MAX_REGISTRATION_BYTES: usize = 64 * 1024;
 
+/// Every public endpoint with its handler (the router and the OpenAPI test read this list).
+fn table() -> Vec<Entry<CentralState>> {
+    use Audience::Public;
+    use HttpMethod::{Get, Post};
+    vec![
+        ep(Get, "/globalconf", Public, production_conf),
+        ep(Get, "/globalconf/{environment}", Public, environment_conf),
+        ep(Post, "/registration", Public, submit),
+        ep(Get, "/registration/{id}", Public, status),
+    ]
+}
+
+/// The public endpoints this module serves.
+pub fn endpoints() -> Vec<Endpoint> {
+    table().into_iter().map(|(e, _)| e).collect()
+}
+
 /// The public routes.
 pub fn routes() -> axum::Router<CentralState> {
-    axum::Router::new()
-        .route("/globalconf", get(production_conf))
-        .route("/globalconf/{environment}", get(environment_conf))
-        .route("/registration", post(submit).layer(DefaultBodyLimit::max(MAX_REGISTRATION_BYTES)))
-        .route("/registration/{id}", get(status))
+    build(table().into_iter())
+        .layer(DefaultBodyLimit::max(MAX_REGISTRATION_BYTES))
         // the maintenance and retirement calendar is public (P-5.1.7)
         .merge(crate::api_lifecycle::routes_for(crate::api_lifecycle::Audience::Public))
 }
