@@ -13,7 +13,7 @@
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use axum::http::{StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Extension, Router};
@@ -281,11 +281,17 @@ impl<S: Send + Sync> FromRequestParts<S> for MemberId {
 
 /// Who is acting: the authenticated caller, else the `X-Egov-Actor` header, else `None`
 /// (recorded as `operator`).
-fn actor(caller: &Option<Extension<Caller>>, headers: &HeaderMap) -> Option<String> {
-    match caller {
-        Some(Extension(Caller::Operator(name))) => Some(name.clone()),
-        Some(Extension(Caller::SecurityServer(id))) => Some(id.to_string()),
-        None => headers.get(ACTOR_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
+struct Actor(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Actor(match parts.extensions.get::<Caller>() {
+            Some(Caller::Operator(name)) => Some(name.clone()),
+            Some(Caller::SecurityServer(id)) => Some(id.to_string()),
+            None => parts.headers.get(ACTOR_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        }))
     }
 }
 
@@ -333,12 +339,10 @@ async fn get_application(
 
 async fn approve_application(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Id(id): Id,
     Body(terms): Body<ContractTerms>,
 ) -> ApiResult<participants::Contract> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::approve(&store, &id, &terms, who.as_deref(), now()).await?))
 }
 
@@ -350,12 +354,10 @@ struct RefusalBody {
 
 async fn refuse_application(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Id(id): Id,
     Body(body): Body<RefusalBody>,
 ) -> ApiResult<participants::ParticipantApplication> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::refuse(&store, &id, &body.reasoned_opinion, who.as_deref(), now()).await?))
 }
 
@@ -391,12 +393,10 @@ struct BreachBody {
 
 async fn issue_breach_notice(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     MemberId(member): MemberId,
     Body(body): Body<BreachBody>,
 ) -> Created<participants::BreachNotice> {
-    let who = actor(&caller, &headers);
     created(participants::issue_breach_notice(&store, &member, &body.description, who.as_deref(), now()).await?)
 }
 
@@ -415,63 +415,51 @@ struct OptionalReasonBody {
 
 async fn block_member(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     MemberId(member): MemberId,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<participants::MemberStatus> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::block(&store, &member, &body.reason, who.as_deref(), now()).await?))
 }
 
 async fn unblock_member(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     MemberId(member): MemberId,
     OptionalBody(body): OptionalBody<OptionalReasonBody>,
 ) -> ApiResult<participants::MemberStatus> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::unblock(&store, &member, body.reason.as_deref(), who.as_deref(), now()).await?))
 }
 
 async fn liquidate_member(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     MemberId(member): MemberId,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<participants::MemberStatus> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::liquidate(&store, &member, &body.reason, who.as_deref(), now()).await?))
 }
 
 async fn breach_remedied(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Id(id): Id,
 ) -> ApiResult<participants::BreachNotice> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::mark_remedied(&store, &id, who.as_deref(), now()).await?))
 }
 
 async fn breach_disconnect(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Id(id): Id,
 ) -> ApiResult<participants::BreachNotice> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::disconnect_for_breach(&store, &id, who.as_deref(), now()).await?))
 }
 
 async fn breach_disconnect_overdue(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
 ) -> ApiResult<Vec<participants::BreachNotice>> {
-    let who = actor(&caller, &headers);
     Ok(Json(participants::disconnect_overdue(&store, who.as_deref(), now()).await?))
 }
 
@@ -480,11 +468,9 @@ async fn breach_disconnect_overdue(
 
 async fn submit_service(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Body(form): Body<ServiceApplicationForm>,
 ) -> Created<services::ServiceApplication> {
-    let who = actor(&caller, &headers);
     created(services::submit(&store, &form, who.as_deref(), now()).await?)
 }
 
@@ -502,32 +488,26 @@ async fn get_service(State(store): State<CentralStore>, Id(id): Id) -> ApiResult
 
 async fn test_service(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Id(id): Id,
 ) -> ApiResult<services::ServiceApplication> {
-    let who = actor(&caller, &headers);
     Ok(Json(services::start_testing(&store, &id, who.as_deref(), now()).await?))
 }
 
 async fn connect_service(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Id(id): Id,
 ) -> ApiResult<services::ServiceApplication> {
-    let who = actor(&caller, &headers);
     Ok(Json(services::connect(&store, &id, who.as_deref(), now()).await?))
 }
 
 async fn refuse_service(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Id(id): Id,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<services::ServiceApplication> {
-    let who = actor(&caller, &headers);
     Ok(Json(services::refuse(&store, &id, &body.reason, who.as_deref(), now()).await?))
 }
 
@@ -546,21 +526,17 @@ async fn services_in_environment(
 
 async fn announce_version(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Body(body): Body<VersionAnnouncement>,
 ) -> ApiResult<services::Announcement> {
-    let who = actor(&caller, &headers);
     Ok(Json(services::announce_version(&store, &body, who.as_deref(), now()).await?))
 }
 
 async fn announce_disconnection(
     State(store): State<CentralStore>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    Actor(who): Actor,
     Body(body): Body<DisconnectionAnnouncement>,
 ) -> ApiResult<services::Announcement> {
-    let who = actor(&caller, &headers);
     Ok(Json(services::announce_disconnection(&store, &body, who.as_deref(), now()).await?))
 }
 

@@ -152,7 +152,7 @@ impl CentralDir {
         let (op_key, op_cert) = issue(CertProfile::Operator("operator-admin".into())).await?;
         let creds = OperatorCredentials {
             admin_address: options.admin_address.clone(),
-            admin_cert_sha256: crate::registration::hex(&egov_pki::cert_sha256(&admin_cert)),
+            admin_cert_sha256: egov_globalconf::hash_hex(&egov_pki::cert_sha256(&admin_cert)),
             cert_pem: egov_pki::to_pem("CERTIFICATE", &op_cert),
             key_pem: op_key.to_pem(),
         };

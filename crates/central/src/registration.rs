@@ -234,7 +234,7 @@ impl CentralStore {
         let sign_csr: Vec<u8> = row.try_get(4)?;
         let auth_cert = issuer.issue(&auth_csr, &CertProfile::Auth(server.clone()), CERT_VALIDITY_DAYS).await?;
         let sign_cert = issuer.issue(&sign_csr, &CertProfile::Sign(server.owner().clone()), CERT_VALIDITY_DAYS).await?;
-        let auth_hash = hex(&egov_pki::cert_sha256(&auth_cert));
+        let auth_hash = egov_globalconf::hash_hex(&egov_pki::cert_sha256(&auth_cert));
 
         let mut tx = self.database().begin_write().await?;
         // decided by someone else meanwhile? the state check and the update are one step
@@ -300,11 +300,6 @@ impl CentralStore {
         }
         self.registration(id).await
     }
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -377,7 +372,7 @@ pub(crate) mod tests {
         let cert = egov_pki::from_pem("CERTIFICATE", approved.auth_cert_pem.as_deref().unwrap()).unwrap().remove(0);
         let servers = store.servers(Some("production")).await.unwrap();
         assert_eq!(servers.len(), 1);
-        assert_eq!(servers[0].auth_cert_sha256, hex(&egov_pki::cert_sha256(&cert)));
+        assert_eq!(servers[0].auth_cert_sha256, egov_globalconf::hash_hex(&egov_pki::cert_sha256(&cert)));
         assert_eq!(servers[0].clients, vec!["AZ/GOV/1400000002".parse().unwrap()]);
         assert!(matches!(store.approve_registration(&pending.id, &issuer).await, Err(CentralError::Conflict(_))));
         assert!(matches!(

@@ -392,7 +392,8 @@ pub fn hash_hex(hash: &[u8; 32]) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parse_hash(hex: &str) -> Option<[u8; 32]> {
+/// A SHA-256 digest from 64 hex digits.
+pub fn parse_hash(hex: &str) -> Option<[u8; 32]> {
     if hex.len() != 64 {
         return None;
     }

@@ -57,7 +57,8 @@ impl AdminClient {
         let cert = egov_pki::from_pem("CERTIFICATE", &creds.cert_pem)
             .map_err(|e| format!("operator certificate: {e}"))?
             .remove(0);
-        let pin = hex_decode(&creds.admin_cert_sha256).ok_or("admin_cert_sha256 is not 64 hex digits")?;
+        let pin =
+            egov_globalconf::parse_hash(&creds.admin_cert_sha256).ok_or("admin_cert_sha256 is not 64 hex digits")?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier = Pinned { pin, algorithms: provider.signature_verification_algorithms };
         let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -141,17 +142,6 @@ pub fn path_segment(id: &str) -> String {
         }
     }
     out
-}
-
-fn hex_decode(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[derive(Debug)]
