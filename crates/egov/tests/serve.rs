@@ -312,3 +312,79 @@ fn setup_commands_refuse_bad_input_with_clear_messages() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("passphrase"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn egov_ca_issues_revokes_and_lists_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let ca = |args: &[&str]| {
+        egov()
+            .arg("ca")
+            .args(args)
+            .arg("--dir")
+            .arg(&ca_dir)
+            .env("EGOV_CA_PASSPHRASE", "ca-passphrase")
+            .output()
+            .unwrap()
+    };
+    let out = ca(&["init", "--instance", "AZ"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // a second init must not overwrite the CA
+    assert!(!ca(&["init", "--instance", "AZ"]).status.success());
+
+    // a CSR as a new security server makes it (PEM), issued for the right identity only
+    let anchor = serde_json::json!({"instance": "AZ", "environment": "production",
+        "sources": ["http://127.0.0.1:1/globalconf"], "registration_url": "http://127.0.0.1:1/registration",
+        "verification_keys": [{"key_id": "00", "algorithm": "ed25519", "public_key": "AA=="}],
+        "ca_certs_pem": [], "generated_at": 0});
+    std::fs::write(dir.path().join("anchor.json"), anchor.to_string()).unwrap();
+    let ss = dir.path().join("ss");
+    let out = egov()
+        .args(["ss", "init", "--dir"])
+        .arg(&ss)
+        .arg("--anchor")
+        .arg(dir.path().join("anchor.json"))
+        .args(["--id", "AZ/GOV/1400000005/ss1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csr = ss.join("auth.csr.pem");
+    let cert = dir.path().join("auth.crt.pem");
+    let out = ca(&[
+        "issue",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--auth",
+        "AZ/GOV/1400000005/other",
+        "--out",
+        cert.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "a CSR for another identity must be refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AZ/GOV/1400000005/ss1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ca(&[
+        "issue",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--auth",
+        "AZ/GOV/1400000005/ss1",
+        "--out",
+        cert.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&cert).unwrap().contains("BEGIN CERTIFICATE"));
+
+    let list: serde_json::Value = serde_json::from_slice(&ca(&["list", "--json"]).stdout).unwrap();
+    let issued =
+        list.as_array().unwrap().iter().find(|c| c["subject"].as_str().unwrap_or_default().contains("ss1")).cloned();
+    let issued = issued.unwrap_or_else(|| panic!("the issued certificate is listed: {list}"));
+    let serial = issued["serial_hex"].as_str().or(issued["serial"].as_str()).unwrap().to_owned();
+    let out = ca(&["revoke", &serial, "--reason", "keyCompromise"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!ca(&["revoke", &serial, "--reason", "keyCompromise"]).status.success(), "revoked twice");
+    let list = String::from_utf8_lossy(&ca(&["list"]).stdout).into_owned();
+    assert!(list.contains("revoked"), "{list}");
+}
