@@ -47,6 +47,11 @@ pub struct GatewayBenchArgs {
     /// Run only the gateway's throughput phase (for profiling; prints no ratio).
     #[arg(long)]
     pub gateway_only: bool,
+    /// Set the federation up through the operator's central services (registration, signed
+    /// global configuration, OCSP stapled to every message and checked by the receiver)
+    /// instead of a bare CA and an in-process directory.
+    #[arg(long)]
+    pub central: bool,
 }
 
 /// Results of one phase.
@@ -69,7 +74,7 @@ pub async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.duration == 0 || args.rate == 0 {
         anyhow::bail!("--duration, --concurrency and --rate must be positive");
     }
-    let setup = Setup::start().await?;
+    let setup = Setup::start(args.central).await?;
     let duration = Duration::from_secs(args.duration);
     let latency_duration = Duration::from_secs(args.duration.clamp(2, 10));
     let body = Bytes::from(setup.request.clone());
@@ -151,28 +156,34 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start() -> anyhow::Result<Self> {
+    async fn start(central: bool) -> anyhow::Result<Self> {
         let (plain, plain_rx) = shutdown_pair();
         let stub = serve(plain_rx.clone(), |req| async move { echo(req).await }).await?;
         let proxy2 = start_proxy(stub, plain_rx.clone()).await?;
         let proxy1 = start_proxy(proxy2, plain_rx).await?;
 
         let dir = tempfile::tempdir()?;
-        let mut fed = Federation::new("BENCH")?;
-        fed.limits.max_request_bytes = 10 * 1024;
-        fed.add(spec("consumer", "BENCH/GOV/1", "client", "ss1")?, 0, 0).await?;
-        fed.add(spec("provider", "BENCH/GOV/2", "provider", "ss2")?, 0, 0).await?;
+        let limits = egov_globalconf::Limits { max_request_bytes: 10 * 1024, ..Default::default() };
+        let mut fed = if central {
+            Federation::with_central("BENCH", dir.path(), limits, 600).await?
+        } else {
+            let mut fed = Federation::new("BENCH")?;
+            fed.limits = limits;
+            fed
+        };
+        fed.add(spec("consumer", "BENCH/GOV/1000000001", "client", "ss1")?, 0, 0).await?;
+        fed.add(spec("provider", "BENCH/GOV/1000000002", "provider", "ss2")?, 0, 0).await?;
         let root = dir.path().to_owned();
         let federation = fed.start(move |s| egov_store::sqlite_url(&root.join(format!("{}.db", s.spec.name)))).await?;
         let provider_store = federation.store(1);
-        let provider: egov_xroad::ClientId = "BENCH/GOV/2/provider".parse()?;
+        let provider: egov_xroad::ClientId = "BENCH/GOV/1000000002/provider".parse()?;
         let wsdl = egov_demo::agencies::population_wsdl(&format!("http://{stub}/")).replace("getPersonByFin", "echo");
         provider_store.add_wsdl(&provider, "bench", &wsdl, None).await?;
         let service = provider.service("echo", Some("v1"))?;
-        provider_store.grant(&service, &Subject::Client("BENCH/GOV/1/client".parse()?), "*", "/**").await?;
+        provider_store.grant(&service, &Subject::Client("BENCH/GOV/1000000001/client".parse()?), "*", "/**").await?;
         federation.reload_conf().await?;
         let header = XRoadHeader {
-            client: "BENCH/GOV/1/client".parse()?,
+            client: "BENCH/GOV/1000000001/client".parse()?,
             service,
             id: "bench-0001".into(),
             user_id: Some("AZ5ZX7K2P".into()),
