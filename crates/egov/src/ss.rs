@@ -207,7 +207,8 @@ pub enum GroupCommand {
 
 #[derive(Subcommand)]
 pub enum AclCommand {
-    /// Allow a subject (client id or group:CODE) to call a service.
+    /// Allow a subject (client id, group:CODE for a local group, or globalgroup:CODE for a global
+    /// group of the federation) to call a service.
     Grant {
         #[arg(long)]
         service: ServiceId,

@@ -88,11 +88,40 @@ pub enum Subject {
     Client(ClientId),
     /// A local group of the provider subsystem.
     LocalGroup(String),
+    /// A global group of the federation (defined by the operator, published in the global
+    /// configuration, e.g. `security-server-owners`).
+    GlobalGroup(String),
+}
+
+/// Membership of the federation's global groups (the global configuration's).
+pub trait GlobalGroups {
+    /// Whether `client` is in global group `code`.
+    fn contains(&self, code: &str, client: &ClientId) -> bool;
+}
+
+impl GlobalGroups for egov_globalconf::Directory {
+    fn contains(&self, code: &str, client: &ClientId) -> bool {
+        self.in_global_group(code, client)
+    }
+}
+
+/// No global groups (tests, tools without a configuration).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoGlobalGroups;
+
+impl GlobalGroups for NoGlobalGroups {
+    fn contains(&self, _: &str, _: &ClientId) -> bool {
+        false
+    }
 }
 
 impl Subject {
-    /// Parses `INST/CLASS/CODE[/SUB]` or `group:CODE`.
+    /// Parses `INST/CLASS/CODE[/SUB]`, `group:CODE` (local) or `globalgroup:CODE`.
     pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(code) = s.strip_prefix("globalgroup:") {
+            egov_xroad::id::validate_part("groupCode", code).map_err(|e| e.to_string())?;
+            return Ok(Subject::GlobalGroup(code.to_owned()));
+        }
         match s.strip_prefix("group:") {
             Some(code) => {
                 egov_xroad::id::validate_part("groupCode", code).map_err(|e| e.to_string())?;
@@ -108,6 +137,7 @@ impl std::fmt::Display for Subject {
         match self {
             Subject::Client(c) => write!(f, "{c}"),
             Subject::LocalGroup(g) => write!(f, "group:{g}"),
+            Subject::GlobalGroup(g) => write!(f, "globalgroup:{g}"),
         }
     }
 }
@@ -191,6 +221,7 @@ impl ServerConf {
         service: &ServiceId,
         method: &str,
         rest_path: Option<&str>,
+        global_groups: &dyn GlobalGroups,
     ) -> Result<AccessGranted, GatewayError> {
         let key = (service.provider().clone(), service.service_code().to_owned());
         let denied = || GatewayError::AccessDenied(format!("{client} may not call {}", service.without_version()));
@@ -200,13 +231,7 @@ impl ServerConf {
             None => None,
         };
         let allowed = rights.iter().any(|right| {
-            let subject_ok = match &right.subject {
-                Subject::Client(c) => c == client,
-                Subject::LocalGroup(g) => self
-                    .local_groups
-                    .get(&(service.provider().clone(), g.clone()))
-                    .is_some_and(|members| members.contains(client)),
-            };
+            let subject_ok = self.is_subject(&right.subject, service.provider(), client, global_groups);
             let method_ok = right.method == "*" || right.method.eq_ignore_ascii_case(method);
             let path_ok = match &path {
                 Some(p) => rest::path_matches(&right.path, p),
@@ -217,6 +242,23 @@ impl ServerConf {
         if allowed { Ok(AccessGranted(())) } else { Err(denied()) }
     }
 
+    /// Whether `client` is `subject` for a service of `provider`.
+    fn is_subject(
+        &self,
+        subject: &Subject,
+        provider: &ClientId,
+        client: &ClientId,
+        global_groups: &dyn GlobalGroups,
+    ) -> bool {
+        match subject {
+            Subject::Client(c) => c == client,
+            Subject::LocalGroup(g) => {
+                self.local_groups.get(&(provider.clone(), g.clone())).is_some_and(|members| members.contains(client))
+            }
+            Subject::GlobalGroup(g) => global_groups.contains(g, client),
+        }
+    }
+
     /// Services of `provider` of the given kind, for `listMethods` (all) or
     /// `allowedMethods` (only those `caller` may use at service level).
     pub fn list_services(
@@ -224,6 +266,7 @@ impl ServerConf {
         provider: &ClientId,
         kind: ServiceKind,
         caller: Option<&ClientId>,
+        global_groups: &dyn GlobalGroups,
     ) -> Vec<&ServiceEntry> {
         let mut out: Vec<&ServiceEntry> = self
             .services
@@ -236,12 +279,7 @@ impl ServerConf {
                 Some(c) => {
                     let key = (provider.clone(), e.id.service_code().to_owned());
                     self.access.get(&key).is_some_and(|rights| {
-                        rights.iter().any(|r| match &r.subject {
-                            Subject::Client(x) => x == c,
-                            Subject::LocalGroup(g) => {
-                                self.local_groups.get(&(provider.clone(), g.clone())).is_some_and(|m| m.contains(c))
-                            }
-                        })
+                        rights.iter().any(|r| self.is_subject(&r.subject, provider, c, global_groups))
                     })
                 }
             })
@@ -300,27 +338,54 @@ mod tests {
         let c = conf();
         let svc: ServiceId = "AZ/GOV/2/insurance/payments".parse().unwrap();
         let portal: ClientId = "AZ/GOV/1/portal".parse().unwrap();
-        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/5ZX7K2P/payments")).is_ok());
-        assert!(c.check_access(&portal, &svc, "POST", Some("/persons/5ZX7K2P/payments")).is_err());
-        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/5ZX7K2P/capital")).is_err());
+        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/5ZX7K2P/payments"), &NoGlobalGroups).is_ok());
+        assert!(c.check_access(&portal, &svc, "POST", Some("/persons/5ZX7K2P/payments"), &NoGlobalGroups).is_err());
+        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/5ZX7K2P/capital"), &NoGlobalGroups).is_err());
         // traversal cannot reach a granted pattern from elsewhere, nor the reverse
-        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/x/%2e%2e/payments")).is_err());
+        assert!(c.check_access(&portal, &svc, "GET", Some("/persons/x/%2e%2e/payments"), &NoGlobalGroups).is_err());
         // SOAP-style (service-level) check needs a service-level right
-        assert!(c.check_access(&portal, &svc, "POST", None).is_err());
+        assert!(c.check_access(&portal, &svc, "POST", None, &NoGlobalGroups).is_err());
         let auditor: ClientId = "AZ/GOV/9/audit".parse().unwrap();
-        assert!(c.check_access(&auditor, &svc, "DELETE", Some("/anything")).is_ok());
-        assert!(c.check_access(&auditor, &svc, "POST", None).is_ok());
+        assert!(c.check_access(&auditor, &svc, "DELETE", Some("/anything"), &NoGlobalGroups).is_ok());
+        assert!(c.check_access(&auditor, &svc, "POST", None, &NoGlobalGroups).is_ok());
         let stranger: ClientId = "AZ/GOV/7/x".parse().unwrap();
-        assert!(matches!(c.check_access(&stranger, &svc, "GET", Some("/")), Err(GatewayError::AccessDenied(_))));
+        assert!(matches!(
+            c.check_access(&stranger, &svc, "GET", Some("/"), &NoGlobalGroups),
+            Err(GatewayError::AccessDenied(_))
+        ));
     }
 
     #[test]
     fn allowed_methods_follow_rights() {
         let c = conf();
         let provider: ClientId = "AZ/GOV/2/insurance".parse().unwrap();
-        assert_eq!(c.list_services(&provider, ServiceKind::Rest, None).len(), 1);
+        assert_eq!(c.list_services(&provider, ServiceKind::Rest, None, &NoGlobalGroups).len(), 1);
         let stranger: ClientId = "AZ/GOV/7/x".parse().unwrap();
-        assert!(c.list_services(&provider, ServiceKind::Rest, Some(&stranger)).is_empty());
-        assert!(c.list_services(&provider, ServiceKind::Soap, None).is_empty());
+        assert!(c.list_services(&provider, ServiceKind::Rest, Some(&stranger), &NoGlobalGroups).is_empty());
+        assert!(c.list_services(&provider, ServiceKind::Soap, None, &NoGlobalGroups).is_empty());
+    }
+
+    /// A right granted to a global group follows the group's membership in the global
+    /// configuration, and the subject round-trips through its stored text.
+    #[test]
+    fn global_group_rights_follow_the_configuration() {
+        struct Owners;
+        impl GlobalGroups for Owners {
+            fn contains(&self, code: &str, client: &ClientId) -> bool {
+                code == "security-server-owners" && client.to_string() == "AZ/GOV/7/x"
+            }
+        }
+        let mut c = conf();
+        let svc: ServiceId = "AZ/GOV/2/insurance/payments".parse().unwrap();
+        let subject = Subject::parse("globalgroup:security-server-owners").unwrap();
+        assert_eq!(subject.to_string(), "globalgroup:security-server-owners");
+        assert!(Subject::parse("globalgroup:bad code").is_err());
+        let key = (svc.provider().clone(), svc.service_code().to_owned());
+        c.access.entry(key).or_default().push(AccessRight { subject, method: "GET".into(), path: "/**".into() });
+        let member: ClientId = "AZ/GOV/7/x".parse().unwrap();
+        assert!(c.check_access(&member, &svc, "GET", Some("/persons/1"), &Owners).is_ok());
+        assert!(c.check_access(&member, &svc, "GET", Some("/persons/1"), &NoGlobalGroups).is_err());
+        let provider: ClientId = "AZ/GOV/2/insurance".parse().unwrap();
+        assert_eq!(c.list_services(&provider, ServiceKind::Rest, Some(&member), &Owners).len(), 1);
     }
 }

@@ -509,15 +509,17 @@ mod tests {
         let conf = store.load().await.unwrap();
         assert!(conf.hosts(&provider));
         assert_eq!(conf.service(&svc).unwrap().0.url, "http://127.0.0.1:9/p");
-        assert!(conf.check_access(&portal, &svc, "POST", None).is_ok());
-        assert!(conf.check_access(&portal, &rest, "GET", Some("/persons/1")).is_ok());
+        assert!(conf.check_access(&portal, &svc, "POST", None, &crate::conf::model::NoGlobalGroups).is_ok());
+        assert!(
+            conf.check_access(&portal, &rest, "GET", Some("/persons/1"), &crate::conf::model::NoGlobalGroups).is_ok()
+        );
         assert_eq!(conf.endpoints[&(provider.clone(), "payments".into())][0].method, "GET");
         let v = conf.version;
 
         assert_eq!(store.revoke(&svc, &Subject::Client(portal.clone()), None, None).await.unwrap(), 1);
         let conf = store.load().await.unwrap();
         assert!(conf.version > v);
-        assert!(conf.check_access(&portal, &svc, "POST", None).is_err());
+        assert!(conf.check_access(&portal, &svc, "POST", None, &crate::conf::model::NoGlobalGroups).is_err());
         store
     }
 

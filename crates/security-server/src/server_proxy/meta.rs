@@ -58,7 +58,7 @@ pub(crate) fn soap(
     }
     let caller = (code == "allowedMethods").then_some(&parsed.header.client);
     let mut body = format!("<xrd:{code}Response>");
-    for entry in conf.list_services(provider, ServiceKind::Soap, caller) {
+    for entry in conf.list_services(provider, ServiceKind::Soap, caller, gateway.directory.get().as_ref()) {
         soap::write_service(&mut body, "service", &entry.id);
     }
     body.push_str(&format!("</xrd:{code}Response>"));
@@ -105,7 +105,7 @@ pub(crate) fn rest(
         "listMethods" | "allowedMethods" => {
             let caller = (code == "allowedMethods").then_some(client);
             let services: Vec<serde_json::Value> = conf
-                .list_services(provider, ServiceKind::Rest, caller)
+                .list_services(provider, ServiceKind::Rest, caller, gateway.directory.get().as_ref())
                 .into_iter()
                 .map(|entry| {
                     let key = (provider.clone(), entry.id.service_code().to_owned());

@@ -42,7 +42,8 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             if let Some(notice) = &description.disabled_notice {
                 return Err(GatewayError::ServiceDisabled(notice.clone()));
             }
-            let _granted = conf.check_access(client, service, method.as_str(), Some(&path))?;
+            let _granted =
+                conf.check_access(client, service, method.as_str(), Some(&path), gateway.directory.get().as_ref())?;
             let mut out = HeaderMap::new();
             for (name, value) in &headers {
                 if name.eq_ignore_ascii_case(rest::HEADER_CLIENT) || !rest::is_forwarded_header(name) {

@@ -38,7 +38,8 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
     if let Some(notice) = &description.disabled_notice {
         return Err(GatewayError::ServiceDisabled(notice.clone()));
     }
-    let _granted = conf.check_access(&header.client, &header.service, "POST", None)?;
+    let _granted =
+        conf.check_access(&header.client, &header.service, "POST", None, gateway.directory.get().as_ref())?;
 
     let mut headers = HeaderMap::new();
     let content_type = request.meta.content_type.as_deref().unwrap_or("text/xml; charset=utf-8");
