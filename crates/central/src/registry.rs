@@ -8,48 +8,7 @@ use sqlx::Row;
 use crate::store::now;
 use crate::{CentralError, CentralStore};
 
-/// Legal status of a participant (TT-3.1 annex 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LegalStatus {
-    /// A central executive body.
-    CentralExecutive,
-    /// A local executive body.
-    LocalExecutive,
-    /// A municipality.
-    Municipality,
-    /// Any other participant.
-    Other,
-}
-
-impl LegalStatus {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LegalStatus::CentralExecutive => "central-executive",
-            LegalStatus::LocalExecutive => "local-executive",
-            LegalStatus::Municipality => "municipality",
-            LegalStatus::Other => "other",
-        }
-    }
-}
-
-impl std::str::FromStr for LegalStatus {
-    type Err = CentralError;
-    fn from_str(s: &str) -> Result<Self, CentralError> {
-        Ok(match s {
-            "central-executive" => LegalStatus::CentralExecutive,
-            "local-executive" => LegalStatus::LocalExecutive,
-            "municipality" => LegalStatus::Municipality,
-            "other" => LegalStatus::Other,
-            _ => {
-                return Err(CentralError::Invalid(format!(
-                    "legal status '{s}': expected central-executive, local-executive, municipality or other"
-                )));
-            }
-        })
-    }
-}
+pub use crate::lifecycle::participants::LegalStatus;
 
 /// A member as registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
