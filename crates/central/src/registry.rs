@@ -122,28 +122,7 @@ impl CentralStore {
                 .map_err(|e| CentralError::Invalid(format!("subsystem '{s}': {e}")))?;
         }
         let mut tx = self.database().begin_write().await?;
-        let exists =
-            sqlx::query("SELECT 1 FROM members WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *tx).await?;
-        if exists.is_some() {
-            return Err(CentralError::Conflict(format!("member {id} is already registered")));
-        }
-        sqlx::query(
-            "INSERT INTO members (id, name, tax_id, legal_status, state, created_at) VALUES ($1, $2, $3, $4, 'active', $5)",
-        )
-        .bind(id.to_string())
-        .bind(m.name.trim())
-        .bind(&m.tax_id)
-        .bind(m.legal_status.as_str())
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        for s in &m.subsystems {
-            sqlx::query("INSERT INTO subsystems (member_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id.to_string())
-                .bind(s)
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_member(&mut tx, &id, m.name.trim(), &m.tax_id, m.legal_status, &m.subsystems, now()).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -354,6 +333,42 @@ impl CentralStore {
         }
         Ok(out)
     }
+}
+
+/// Inserts an active member and its subsystems inside the caller's transaction (direct
+/// registration, or approval of an application, TT-3.3); a member already registered is a
+/// conflict.
+pub(crate) async fn insert_member(
+    tx: &mut sqlx::AnyConnection,
+    id: &ClientId,
+    name: &str,
+    tax_id: &str,
+    legal_status: LegalStatus,
+    subsystems: &[String],
+    now: i64,
+) -> Result<(), CentralError> {
+    let inserted = sqlx::query(
+        "INSERT INTO members (id, name, tax_id, legal_status, state, state_reason, created_at) \
+         VALUES ($1, $2, $3, $4, 'active', NULL, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(name)
+    .bind(tax_id)
+    .bind(legal_status.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != 1 {
+        return Err(CentralError::Conflict(format!("{id} is already a registered member")));
+    }
+    for code in subsystems {
+        sqlx::query("INSERT INTO subsystems (member_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(id.to_string())
+            .bind(code)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Checks a `host:port` address.

@@ -715,27 +715,16 @@ pub async fn approve(
         return Err(CentralError::Conflict(format!("application {id} is already {}", app.state)));
     }
     let member = &app.form.member_id;
-    let inserted = sqlx::query(
-        "INSERT INTO members (id, name, tax_id, legal_status, state, state_reason, created_at) \
-         VALUES ($1, $2, $3, $4, 'active', NULL, $5) ON CONFLICT DO NOTHING",
+    crate::registry::insert_member(
+        &mut tx,
+        member,
+        &app.form.organisation_name,
+        &app.form.tax_id,
+        app.form.legal_status,
+        &app.form.subsystems,
+        now.unix_timestamp(),
     )
-    .bind(member.to_string())
-    .bind(&app.form.organisation_name)
-    .bind(&app.form.tax_id)
-    .bind(app.form.legal_status.as_str())
-    .bind(now.unix_timestamp())
-    .execute(&mut *tx)
     .await?;
-    if inserted.rows_affected() != 1 {
-        return Err(CentralError::Conflict(format!("{member} is already a registered member")));
-    }
-    for code in &app.form.subsystems {
-        sqlx::query("INSERT INTO subsystems (member_id, code) VALUES ($1, $2)")
-            .bind(member.to_string())
-            .bind(code)
-            .execute(&mut *tx)
-            .await?;
-    }
     let contract = Contract {
         id: new_id(),
         application_id: app.id.clone(),
