@@ -23,6 +23,7 @@ pub mod keys;
 pub mod ocsp;
 pub mod profile;
 pub mod signature;
+pub mod tls;
 pub mod trust;
 pub mod tsp;
 

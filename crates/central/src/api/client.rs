@@ -9,9 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use egov_pki::PrivateKey;
 use http_body_util::{BodyExt, Full};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use serde::{Deserialize, Serialize};
 
 /// What an operator needs to call the admin API (written by `egov central init`).
@@ -60,7 +58,7 @@ impl AdminClient {
         let pin =
             egov_globalconf::parse_hash(&creds.admin_cert_sha256).ok_or("admin_cert_sha256 is not 64 hex digits")?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let verifier = Pinned { pin, algorithms: provider.signature_verification_algorithms };
+        let verifier = egov_pki::tls::PeerVerifier::pinned(pin);
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(|e| e.to_string())?
@@ -142,51 +140,6 @@ pub fn path_segment(id: &str) -> String {
         }
     }
     out
-}
-
-#[derive(Debug)]
-struct Pinned {
-    pin: [u8; 32],
-    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if egov_pki::cert_sha256(end_entity) == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General("this is not the central server's admin certificate (pin mismatch)".into()))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _m: &[u8],
-        _c: &CertificateDer<'_>,
-        _d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("TLS 1.2 is not used".into()))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
-use egov_pki::{CertProfile, PrivateKey, TrustStore};
+use egov_pki::tls::{ExpectedPeer, PeerVerifier};
+use egov_pki::{PrivateKey, TrustStore};
 use egov_xroad::SecurityServerId;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// A security server's keys and certificates.
 #[derive(Debug, Clone)]
@@ -67,12 +67,7 @@ pub fn client_config(
     expected: [u8; 32],
 ) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     let provider = provider();
-    let verifier = PinnedPeerVerifier {
-        roots: Arc::new(roots(trust.ca_certs())?),
-        trust,
-        expect: Expect::SecurityServer { server, pin: expected },
-        algorithms: provider.signature_verification_algorithms,
-    };
+    let verifier = PeerVerifier::trusted(trust, ExpectedPeer::SecurityServer { server, pin: expected })?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
@@ -90,12 +85,7 @@ pub fn central_client_config(
     trust: Arc<TrustStore>,
 ) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     let provider = provider();
-    let verifier = PinnedPeerVerifier {
-        roots: Arc::new(roots(trust.ca_certs())?),
-        trust,
-        expect: Expect::CentralServer,
-        algorithms: provider.signature_verification_algorithms,
-    };
+    let verifier = PeerVerifier::trusted(trust, ExpectedPeer::CentralServer)?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
@@ -104,98 +94,8 @@ pub fn central_client_config(
     Ok(Arc::new(config))
 }
 
-/// Whom a connection is meant to reach.
-#[derive(Debug)]
-enum Expect {
-    /// A security server, by id and registered certificate hash.
-    SecurityServer {
-        /// Its id.
-        server: SecurityServerId,
-        /// SHA-256 of its registered authentication certificate.
-        pin: [u8; 32],
-    },
-    /// The operator's central server.
-    CentralServer,
-}
-
 /// The name sent in SNI; identity is established by certificate pinning, not by name.
 pub fn server_name() -> ServerName<'static> {
     ServerName::try_from("security-server.egov.invalid")
         .unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()))
-}
-
-/// Chain to the CA (signature, validity, key usage), the registered certificate hash, and
-/// the trust store's view (not revoked, issued to that very server).
-#[derive(Debug)]
-struct PinnedPeerVerifier {
-    roots: Arc<RootCertStore>,
-    trust: Arc<TrustStore>,
-    expect: Expect,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedPeerVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
-        let verified = self
-            .trust
-            .verify(end_entity, now.as_secs() as i64)
-            .map_err(|e| rustls::Error::General(format!("the peer's certificate: {e}")))?;
-        match &self.expect {
-            Expect::SecurityServer { server, pin } => {
-                if egov_pki::cert_sha256(end_entity) != *pin {
-                    return Err(rustls::Error::General(
-                        "the peer's certificate is not the authentication certificate registered for that security \
-                         server"
-                            .into(),
-                    ));
-                }
-                if verified.profile != CertProfile::Auth(server.clone()) {
-                    return Err(rustls::Error::General(format!("the peer's certificate is not issued to {server}")));
-                }
-            }
-            Expect::CentralServer => {
-                if !matches!(verified.profile, CertProfile::CentralServer(_)) {
-                    return Err(rustls::Error::General("the peer is not the operator's central server".into()));
-                }
-            }
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("TLS 1.2 is not used between security servers".into()))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }
