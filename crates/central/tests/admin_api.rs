@@ -241,6 +241,12 @@ async fn a_security_server_may_only_report_its_own_incidents() {
     let refused = signer.call("POST", "/api/v1/incidents", Some(&report("AZ/GOV/1400000002/ss1"))).await;
     assert!(refused.is_err(), "{refused:?}");
     assert_eq!(op.ok("GET", "/api/v1/incidents", None).await.unwrap().as_array().unwrap().len(), 1);
+    // removed from the registry, its (unrevoked) certificate gives no access any more
+    op.ok("DELETE", &format!("/api/v1/security-servers/{}", path_segment("AZ/GOV/1400000002/ss1")), None)
+        .await
+        .unwrap();
+    let r = ss.call("POST", "/api/v1/incidents", Some(&report("AZ/GOV/1400000002/ss1"))).await.unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
     c.running.stop().await;
 }
 

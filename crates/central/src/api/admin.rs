@@ -80,6 +80,19 @@ async fn authorize(
         Err(e) => return CentralError::Forbidden(e).into_response(),
     };
     let incident_report = request.method() == Method::POST && request.uri().path() == "/api/v1/incidents";
+    if let Caller::SecurityServer(id) = &caller {
+        // only a server still in the registry, with this very certificate, is heard: a
+        // removed server's unrevoked certificate gives no access
+        let hash = peer.cert.as_deref().map(|c| egov_globalconf::hash_hex(&egov_pki::cert_sha256(c)));
+        let registered = match state.store.servers(None).await {
+            Ok(servers) => servers.iter().any(|s| &s.id == id && Some(&s.auth_cert_sha256) == hash.as_ref()),
+            Err(e) => return e.into_response(),
+        };
+        if !registered {
+            return CentralError::Forbidden(format!("security server {id} is not registered with this certificate"))
+                .into_response();
+        }
+    }
     match &caller {
         Caller::Operator(_) => {}
         Caller::SecurityServer(_) if incident_report => {}
