@@ -13,6 +13,7 @@ pub mod hash;
 pub mod id;
 pub mod json;
 pub mod mime;
+pub mod opmon;
 pub mod rest;
 pub mod soap;
 pub mod wsdl;
