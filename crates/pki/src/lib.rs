@@ -26,6 +26,7 @@ pub mod signature;
 pub mod tls;
 pub mod trust;
 pub mod tsp;
+pub mod xades;
 
 pub use ca::CertificationAuthority;
 pub use error::PkiError;
