@@ -60,7 +60,7 @@ pub fn issue_server_keys(ca: &CertificationAuthority, id: &SecurityServerId) -> 
     let auth_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
     let auth_profile = CertProfile::Auth(id.clone());
     let auth_cert = ca.issue(&auth_key.certificate_request(&auth_profile)?, &auth_profile, 730)?;
-    let sign_key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+    let sign_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
     let sign_profile = CertProfile::Sign(id.owner().clone());
     let sign_cert = ca.issue(&sign_key.certificate_request(&sign_profile)?, &sign_profile, 730)?;
     Ok(ServerKeys { auth_key, auth_cert, sign_key, sign_cert })

@@ -131,9 +131,10 @@ impl ServerDir {
         std::fs::create_dir_all(&self.path)
             .map_err(|source| EnrolmentError::Io { path: self.path.display().to_string(), source })?;
         let key_err = |e: egov_pki::PkiError| EnrolmentError::Invalid(e.to_string());
-        // P-256 for TLS (widest support), Ed25519 for message signatures (cheapest)
+        // P-256 for both: TLS (widest support) and message signatures, which the message log
+        // keeps as XML-DSig that stock xmlsec1 (Debian 12: 1.2.37, no EdDSA) must verify (TT-2.2.2)
         let auth = PrivateKey::generate(KeyAlgorithm::EcdsaP256).map_err(key_err)?;
-        let sign = PrivateKey::generate(KeyAlgorithm::Ed25519).map_err(key_err)?;
+        let sign = PrivateKey::generate(KeyAlgorithm::EcdsaP256).map_err(key_err)?;
         let auth_csr = auth.certificate_request(&CertProfile::Auth(id.clone())).map_err(key_err)?;
         let sign_csr = sign.certificate_request(&CertProfile::Sign(id.owner().clone())).map_err(key_err)?;
         self.write("anchor.json", anchor_json)?;

@@ -86,8 +86,11 @@ pub struct SignatureBlock {
     pub certificate: String,
     /// Path from this message's leaf to the signed batch root (empty: batch of one).
     pub proof: Vec<ProofStep>,
-    /// Signature over `egov-batch-v1\0 ‖ root`, base64.
+    /// Signature over the XAdES `SignedInfo` naming the batch root (egov_pki::xades), base64;
+    /// ECDSA as raw r‖s.
     pub value: String,
+    /// XAdES `SigningTime` of the batch, e.g. `2026-01-31T12:00:00.000Z`; signed.
+    pub signing_time: String,
     /// The signer's stapled OCSP response (DER, base64) about its signing and
     /// authentication certificates, when the federation runs an OCSP responder.
     #[serde(default, skip_serializing_if = "Option::is_none")]

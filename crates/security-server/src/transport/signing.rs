@@ -13,20 +13,29 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use egov_pki::batch::{self, Digest};
 use egov_pki::keys::MessageSigner;
-use egov_pki::{CertProfile, KeyAlgorithm, PkiError, TrustStore, VerifiedCert};
+use egov_pki::{CertProfile, KeyAlgorithm, PkiError, TrustStore, VerifiedCert, xades};
 use tokio::sync::{mpsc, oneshot};
 
 use super::message::SignatureBlock;
 use crate::shared::Shared;
 
-const BATCH_DOMAIN: &[u8] = b"egov-batch-v1\0";
 const MAX_BATCH: usize = 512;
 
-fn signing_input(root: &Digest) -> Vec<u8> {
-    let mut v = Vec::with_capacity(BATCH_DOMAIN.len() + 32);
-    v.extend_from_slice(BATCH_DOMAIN);
-    v.extend_from_slice(root);
-    v
+/// Signs the XAdES `SignedInfo` over `root` (egov_pki::xades): the value in XML-DSig form,
+/// raw r‖s for ECDSA, so the archived `signatures.xml` carries exactly these bytes.
+fn sign_root(
+    signer: &MessageSigner,
+    root: &Digest,
+    signing_time: &str,
+    cert_sha256: &[u8; 32],
+) -> Result<Vec<u8>, PkiError> {
+    let algorithm = signer.algorithm();
+    let signed = xades::Signed { algorithm, root, signing_time, cert_sha256 };
+    let value = signer.sign(signed.signed_info().as_bytes())?;
+    match algorithm {
+        KeyAlgorithm::EcdsaP256 => xades::ecdsa_der_to_fixed(&value),
+        KeyAlgorithm::Ed25519 => Ok(value),
+    }
 }
 
 type Job = (Digest, oneshot::Sender<Result<SignatureBlock, PkiError>>);
@@ -43,6 +52,7 @@ impl BatchSigner {
     pub fn start(signer: MessageSigner, cert_der: Vec<u8>, staple: Shared<Option<String>>) -> Self {
         let (queue, mut rx) = mpsc::channel::<Job>(4096);
         let certificate = STANDARD.encode(&cert_der);
+        let cert_sha256 = egov_pki::cert_sha256(&cert_der);
         let algorithm = signer.algorithm().name().to_owned();
         tokio::spawn(async move {
             let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -66,7 +76,8 @@ impl BatchSigner {
                 }
                 let digests: Vec<Digest> = jobs.iter().map(|(d, _)| *d).collect();
                 let (root, proofs) = batch::build(&digests);
-                let value = signer.sign(&signing_input(&root)).map(|s| STANDARD.encode(s));
+                let signing_time = xades::signing_time(super::message::now_ms());
+                let value = sign_root(&signer, &root, &signing_time, &cert_sha256).map(|s| STANDARD.encode(s));
                 let ocsp = staple.get();
                 for ((_, reply), proof) in jobs.drain(..).zip(proofs) {
                     let block = value.clone().map(|value| SignatureBlock {
@@ -74,6 +85,7 @@ impl BatchSigner {
                         certificate: certificate.clone(),
                         proof,
                         value,
+                        signing_time: signing_time.clone(),
                         ocsp: Option::clone(&ocsp),
                     });
                     let _ = reply.send(block);
@@ -130,6 +142,7 @@ pub enum SignatureError {
 struct VerifiedRoot {
     certificate: [u8; 32],
     root: Digest,
+    signing_time: String,
 }
 
 /// Verifies signature blocks against the trust store.
@@ -183,10 +196,17 @@ impl SignatureVerifier {
         }
         let root =
             batch::root_from_proof(digest, &block.proof).ok_or(SignatureError::Malformed("bad batch proof".into()))?;
-        let key = VerifiedRoot { certificate: signer.sha256, root };
+        xades::parse_signing_time(&block.signing_time).map_err(|e| SignatureError::Malformed(e.to_string()))?;
+        let key = VerifiedRoot { certificate: signer.sha256, root, signing_time: block.signing_time.clone() };
         let cached = self.verified_roots.lock().ok().and_then(|c| c.get(&key).map(|v| *v == value)).unwrap_or(false);
         if !cached {
-            egov_pki::signature::verify(signer.key_algorithm, &signer.public_key, &signing_input(&root), &value)
+            let signed = xades::Signed {
+                algorithm: signer.key_algorithm,
+                root: &root,
+                signing_time: &block.signing_time,
+                cert_sha256: &signer.sha256,
+            };
+            xades::verify_value(signer.key_algorithm, &signer.public_key, signed.signed_info().as_bytes(), &value)
                 .map_err(|_| SignatureError::BadValue)?;
             if let Ok(mut c) = self.verified_roots.lock() {
                 if c.len() >= 4096 {
