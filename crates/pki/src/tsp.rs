@@ -297,6 +297,21 @@ fn rejection(fail: PkiFailureInfoValues, text: &str) -> Vec<u8> {
     resp.to_der().unwrap_or_else(|_| vec![0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02])
 }
 
+/// The time-stamp token (DER ContentInfo, what ASiC stores as `META-INF/timestamp.tst`) of a
+/// granted TimeStampResp; a bare token is returned as it is.
+pub fn token_of(response_or_token_der: &[u8]) -> Result<Vec<u8>, PkiError> {
+    match TimeStampResp::from_der(response_or_token_der) {
+        Ok(resp) => resp
+            .time_stamp_token
+            .ok_or_else(|| PkiError::TimeStamp(format!("the TSA answered {:?} without a token", resp.status.status)))?
+            .to_der()
+            .map_err(|e| PkiError::Malformed(format!("time-stamp token: {e}"))),
+        Err(_) => ContentInfo::from_der(response_or_token_der)
+            .map(|_| response_or_token_der.to_vec())
+            .map_err(|e| PkiError::Malformed(format!("neither a TimeStampResp nor a time-stamp token: {e}"))),
+    }
+}
+
 /// Verifies a time-stamp — a whole TimeStampResp or a bare token (ContentInfo) — over
 /// `expected_sha256` against the CA `ca_cert_der`: status granted; one signer, whose
 /// certificate travels in the token, was issued by the CA with a critical EKU

@@ -21,6 +21,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::ProofStep;
 
 use crate::{KeyAlgorithm, PkiError};
 
@@ -174,6 +177,64 @@ impl Signed<'_> {
     }
 }
 
+/// A signature as it travels between security servers (the signature frame of the transport
+/// message, docs/transport.md) and as the message log stores it: everything needed to
+/// rebuild `signatures.xml` for one message of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureBlock {
+    /// `ed25519` or `ecdsa-p256-sha256`.
+    pub algorithm: String,
+    /// The signer's certificate (DER, base64).
+    pub certificate: String,
+    /// Path from this message's leaf to the signed batch root (empty: batch of one).
+    pub proof: Vec<ProofStep>,
+    /// Signature over the XAdES `SignedInfo` naming the batch root (egov_pki::xades), base64;
+    /// ECDSA as raw r‖s.
+    pub value: String,
+    /// XAdES `SigningTime` of the batch, e.g. `2026-01-31T12:00:00.000Z`; signed.
+    pub signing_time: String,
+    /// The signer's stapled OCSP response (DER, base64) about its signing and
+    /// authentication certificates, when the federation runs an OCSP responder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<String>,
+}
+
+impl SignatureBlock {
+    /// The key algorithm named by `algorithm`.
+    pub fn key_algorithm(&self) -> Result<KeyAlgorithm, PkiError> {
+        [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Ed25519]
+            .into_iter()
+            .find(|a| a.name() == self.algorithm)
+            .ok_or_else(|| PkiError::Malformed(format!("unknown signature algorithm {:?}", self.algorithm)))
+    }
+
+    /// The batch root this block signs for the message whose transport digest is `digest`.
+    pub fn root(&self, digest: &[u8; 32]) -> Result<[u8; 32], PkiError> {
+        if self.proof.len() > 32 {
+            return Err(PkiError::Malformed("batch proof is too long".into()));
+        }
+        crate::batch::root_from_proof(digest, &self.proof).ok_or(PkiError::Malformed("bad batch proof".into()))
+    }
+
+    /// `META-INF/signatures.xml` of the message whose transport digest is `digest`.
+    pub fn document(&self, digest: &[u8; 32]) -> Result<String, PkiError> {
+        let b64 =
+            |s: &str, what: &str| STANDARD.decode(s).map_err(|e| PkiError::Malformed(format!("signature {what}: {e}")));
+        let certificate = b64(&self.certificate, "certificate")?;
+        let value = b64(&self.value, "value")?;
+        let ocsp = self.ocsp.as_deref().map(|o| b64(o, "OCSP response")).transpose()?;
+        let root = self.root(digest)?;
+        let signed = Signed {
+            algorithm: self.key_algorithm()?,
+            root: &root,
+            signing_time: &self.signing_time,
+            cert_sha256: &crate::cert_sha256(&certificate),
+        };
+        Ok(signed.document(&value, &certificate, ocsp.as_deref()))
+    }
+}
+
 /// What [`parse_document`] reads from a `signatures.xml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedSignature {
@@ -207,7 +268,8 @@ pub fn parse_document(xml: &str) -> Result<ParsedSignature, PkiError> {
         return Err(bad("expected exactly one ds:Signature"));
     }
     let method = find(NS_DS, "SignatureMethod").and_then(|n| n.attribute("Algorithm")).unwrap_or("");
-    let algorithm = algorithm_of_method(method).ok_or_else(|| bad(&format!("unsupported signature method {method:?}")))?;
+    let algorithm =
+        algorithm_of_method(method).ok_or_else(|| bad(&format!("unsupported signature method {method:?}")))?;
     let hashchain_ref = doc
         .descendants()
         .find(|n| n.has_tag_name((NS_DS, "Reference")) && n.attribute("URI") == Some(SIG_HASHCHAIN_RESULT))
@@ -238,7 +300,8 @@ pub fn verify_document(xml: &str, root: &[u8; 32], public_key: &[u8]) -> Result<
     let parsed = parse_document(xml)?;
     parse_signing_time(&parsed.signing_time)?;
     let cert_sha256 = crate::cert_sha256(&parsed.certificate);
-    let signed = Signed { algorithm: parsed.algorithm, root, signing_time: &parsed.signing_time, cert_sha256: &cert_sha256 };
+    let signed =
+        Signed { algorithm: parsed.algorithm, root, signing_time: &parsed.signing_time, cert_sha256: &cert_sha256 };
     if parsed.hashchain_result_digest != sha256(hashchain_result(root).as_bytes()) {
         return Err(PkiError::Malformed("signatures.xml is for another batch root".into()));
     }
@@ -250,11 +313,18 @@ pub fn verify_document(xml: &str, root: &[u8; 32], public_key: &[u8]) -> Result<
 }
 
 /// Verifies an XML-DSig signature value (ECDSA as raw r‖s).
-pub fn verify_value(algorithm: KeyAlgorithm, public_key: &[u8], signed_info: &[u8], value: &[u8]) -> Result<(), PkiError> {
+pub fn verify_value(
+    algorithm: KeyAlgorithm,
+    public_key: &[u8],
+    signed_info: &[u8],
+    value: &[u8],
+) -> Result<(), PkiError> {
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
     let result = match algorithm {
         KeyAlgorithm::Ed25519 => UnparsedPublicKey::new(&ED25519, public_key).verify(signed_info, value),
-        KeyAlgorithm::EcdsaP256 => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key).verify(signed_info, value),
+        KeyAlgorithm::EcdsaP256 => {
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key).verify(signed_info, value)
+        }
     };
     result.map_err(|_| PkiError::BadSignature)
 }
@@ -315,7 +385,8 @@ mod tests {
         let root = sha256(b"root");
         let cert = b"not really a certificate".to_vec();
         let time = signing_time(1_767_225_600_123);
-        let signed = Signed { algorithm: alg, root: &root, signing_time: &time, cert_sha256: &crate::cert_sha256(&cert) };
+        let signed =
+            Signed { algorithm: alg, root: &root, signing_time: &time, cert_sha256: &crate::cert_sha256(&cert) };
         let mut value = signer.sign(signed.signed_info().as_bytes()).unwrap();
         if alg == KeyAlgorithm::EcdsaP256 {
             value = ecdsa_der_to_fixed(&value).unwrap();

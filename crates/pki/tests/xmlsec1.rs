@@ -33,8 +33,10 @@ fn xmlsec1_verifies_our_signatures_and_refuses_altered_ones() {
     std::fs::write(dir.path().join("sig-hashchainresult.xml"), xades::hashchain_result(&root)).unwrap();
     let time = xades::signing_time(egov_pki::unix_now() * 1000);
     let cert_sha256 = egov_pki::cert_sha256(&cert);
-    let signed = Signed { algorithm: KeyAlgorithm::EcdsaP256, root: &root, signing_time: &time, cert_sha256: &cert_sha256 };
-    let value = xades::ecdsa_der_to_fixed(&key.signer().unwrap().sign(signed.signed_info().as_bytes()).unwrap()).unwrap();
+    let signed =
+        Signed { algorithm: KeyAlgorithm::EcdsaP256, root: &root, signing_time: &time, cert_sha256: &cert_sha256 };
+    let value =
+        xades::ecdsa_der_to_fixed(&key.signer().unwrap().sign(signed.signed_info().as_bytes()).unwrap()).unwrap();
     let document = signed.document(&value, &cert, Some(b"\x30\x03\x0a\x01\x00"));
 
     let ok = xmlsec1(dir.path(), &document);
@@ -45,6 +47,7 @@ fn xmlsec1_verifies_our_signatures_and_refuses_altered_ones() {
     let altered = document.replace(&time, &xades::signing_time(egov_pki::unix_now() * 1000 + 1000));
     assert!(!xmlsec1(dir.path(), &altered).status.success());
     // a different batch root breaks the hash-chain reference
-    std::fs::write(dir.path().join("sig-hashchainresult.xml"), xades::hashchain_result(&xades::sha256(b"other"))).unwrap();
+    std::fs::write(dir.path().join("sig-hashchainresult.xml"), xades::hashchain_result(&xades::sha256(b"other")))
+        .unwrap();
     assert!(!xmlsec1(dir.path(), &document).status.success());
 }

@@ -5,7 +5,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use egov_pki::batch::ProofStep;
 use egov_xroad::{ClientId, SecurityServerId, ServiceId};
 use serde::{Deserialize, Serialize};
 
@@ -76,26 +75,8 @@ pub struct ResponseMeta {
     pub content_type: Option<String>,
 }
 
-/// The signature frame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignatureBlock {
-    /// `ed25519` or `ecdsa-p256-sha256`.
-    pub algorithm: String,
-    /// The signer's certificate (DER, base64).
-    pub certificate: String,
-    /// Path from this message's leaf to the signed batch root (empty: batch of one).
-    pub proof: Vec<ProofStep>,
-    /// Signature over the XAdES `SignedInfo` naming the batch root (egov_pki::xades), base64;
-    /// ECDSA as raw r‖s.
-    pub value: String,
-    /// XAdES `SigningTime` of the batch, e.g. `2026-01-31T12:00:00.000Z`; signed.
-    pub signing_time: String,
-    /// The signer's stapled OCSP response (DER, base64) about its signing and
-    /// authentication certificates, when the federation runs an OCSP responder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ocsp: Option<String>,
-}
+/// The signature frame (defined with the signature format, egov_pki::xades).
+pub use egov_pki::xades::SignatureBlock;
 
 /// The frames of a decoded transport message, borrowed from the received bytes.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,482 @@
+//! The message log of one security server: a handle the gateway logs through, and the
+//! writer task behind it.
+//!
+//! Durability without a disk flush per message (TT-2.2.2, shared/DESIGN.md decision 5): every
+//! exchange hands its record to one writer task and waits; the writer takes everything that
+//! is waiting, writes it in one transaction (one fsync: SQLite WAL with `synchronous=FULL`,
+//! or a PostgreSQL commit) and only then answers all of them. An answer therefore means the
+//! record is on disk, and a `kill -9` loses only messages nobody was told were logged.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use egov_store::{Database, Migrations};
+use egov_xroad::opmon::OperationalRecord;
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::MsgLogError;
+use crate::keys::Keyring;
+use crate::policy::LogSettings;
+use crate::record::{Entry, RecordHeader, frame_contents};
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The message log's schema in both dialects.
+pub static MIGRATIONS: Migrations = Migrations { sqlite: &SQLITE, postgres: &POSTGRES };
+
+/// Most jobs written in one transaction.
+const MAX_GROUP: usize = 1024;
+
+enum Job {
+    Message(Box<Entry>, oneshot::Sender<Result<i64, MsgLogError>>),
+    Operational(Box<OperationalRecord>),
+}
+
+/// Shared state of the log.
+pub(crate) struct Inner {
+    pub(crate) db: Database,
+    pub(crate) keys: RwLock<Arc<Keyring>>,
+    pub(crate) settings: LogSettings,
+    queue: mpsc::Sender<Job>,
+    queued: AtomicU64,
+    /// Time of the oldest record without a time-stamp (ms), 0 when none.
+    pub(crate) oldest_unstamped_ms: AtomicI64,
+    /// Why the last time-stamping attempt failed, if it did.
+    pub(crate) last_ts_error: Mutex<Option<String>>,
+    /// Whether time-stamping runs at all (a federation without a TSA cannot).
+    pub(crate) timestamping: std::sync::atomic::AtomicBool,
+}
+
+/// Handle to the message log; cheap to clone.
+#[derive(Clone)]
+pub struct MessageLog {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MessageLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageLog").field("backend", &self.inner.db.backend()).finish_non_exhaustive()
+    }
+}
+
+/// The last record of the chain.
+#[derive(Debug, Clone)]
+struct Head {
+    seq: i64,
+    hash: String,
+    op_id: i64,
+}
+
+/// Figures for health reporting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Messages waiting for the writer.
+    pub writer_queue: u64,
+    /// Age of the oldest record without a time-stamp (s); 0 when none.
+    pub timestamp_lag_secs: i64,
+    /// Why new messages are refused, if they are.
+    pub refusing: Option<String>,
+}
+
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+pub(crate) fn unb64(text: &str, what: &str) -> Result<Vec<u8>, MsgLogError> {
+    STANDARD.decode(text).map_err(|e| MsgLogError::Broken(format!("{what} is not base64: {e}")))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl MessageLog {
+    /// Opens the log in the database at `url` (creating its tables), resumes the chain
+    /// where it ended, and starts the writer task on the current runtime.
+    pub async fn open(url: &str, keys: Keyring, settings: LogSettings) -> Result<Self, MsgLogError> {
+        settings.policy.validate()?;
+        let db = Database::open(url, &MIGRATIONS).await?;
+        if db.backend() == egov_store::Backend::Sqlite {
+            // a commit is durable only when the WAL is flushed (SQLite's WAL default may be NORMAL)
+            sqlx::query("PRAGMA synchronous = FULL").execute(db.pool()).await?;
+        }
+        let head = load_head(&db).await?;
+        tracing::info!(seq = head.seq, "message log opened");
+        let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(time_ms) FROM log_record WHERE ts_batch IS NULL")
+            .fetch_one(db.pool())
+            .await?;
+        let (queue, rx) = mpsc::channel(8192);
+        let inner = Arc::new(Inner {
+            db,
+            keys: RwLock::new(Arc::new(keys)),
+            settings,
+            queue,
+            queued: AtomicU64::new(0),
+            oldest_unstamped_ms: AtomicI64::new(oldest.unwrap_or(0)),
+            last_ts_error: Mutex::new(None),
+            timestamping: std::sync::atomic::AtomicBool::new(false),
+        });
+        tokio::spawn(writer(inner.clone(), rx, head));
+        Ok(Self { inner })
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &LogSettings {
+        &self.inner.settings
+    }
+
+    /// The keyring in use.
+    pub fn keys(&self) -> Arc<Keyring> {
+        self.inner.keys.read().map(|k| k.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replaces the keyring (after a rotation); new records use its current key.
+    pub fn set_keys(&self, keys: Keyring) {
+        match self.inner.keys.write() {
+            Ok(mut k) => *k = Arc::new(keys),
+            Err(p) => *p.into_inner() = Arc::new(keys),
+        }
+    }
+
+    /// Refuses new traffic when time-stamping has failed for longer than the grace period
+    /// (TT-2.2.2: better no message than an unprovable one). Called before a message is sent.
+    pub fn check_accepting(&self) -> Result<(), MsgLogError> {
+        let limit = self.inner.settings.timestamp_grace_secs;
+        if limit <= 0 || !self.inner.timestamping.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let oldest = self.inner.oldest_unstamped_ms.load(Ordering::Relaxed);
+        if oldest == 0 {
+            return Ok(());
+        }
+        let age_secs = (now_ms() - oldest) / 1000;
+        if age_secs > limit {
+            let last_error = self
+                .inner
+                .last_ts_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_else(|| "no time-stamp received yet".into());
+            return Err(MsgLogError::TimestampingFailed { age_secs, limit_secs: limit, last_error });
+        }
+        Ok(())
+    }
+
+    /// Logs one message; returns its sequence number once it is durably stored.
+    pub async fn log(&self, entry: Entry) -> Result<i64, MsgLogError> {
+        self.check_accepting()?;
+        let (tx, rx) = oneshot::channel();
+        self.inner.queued.fetch_add(1, Ordering::Relaxed);
+        let sent = self.inner.queue.send(Job::Message(Box::new(entry), tx)).await;
+        if sent.is_err() {
+            self.inner.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(MsgLogError::Stopped);
+        }
+        rx.await.map_err(|_| MsgLogError::Stopped)?
+    }
+
+    /// Stores an operational monitoring record (no wait: metadata is not evidence). Its
+    /// `record_id` is assigned by the writer.
+    pub fn record_operational(&self, record: OperationalRecord) {
+        if self.inner.queue.try_send(Job::Operational(Box::new(record))).is_ok() {
+            self.inner.queued.fetch_add(1, Ordering::Relaxed);
+        } else {
+            tracing::warn!("message log queue full: operational monitoring record dropped");
+        }
+    }
+
+    /// Figures for health reporting.
+    pub fn stats(&self) -> LogStats {
+        let oldest = self.inner.oldest_unstamped_ms.load(Ordering::Relaxed);
+        LogStats {
+            writer_queue: self.inner.queued.load(Ordering::Relaxed),
+            timestamp_lag_secs: if oldest == 0 { 0 } else { ((now_ms() - oldest) / 1000).max(0) },
+            refusing: self.check_accepting().err().map(|e| e.to_string()),
+        }
+    }
+
+    /// Records a read of the log's contents (TT-3.8.4: every read of the archive is logged).
+    pub async fn log_read(&self, reader: &str, action: &str, target: &str, outcome: &str) -> Result<(), MsgLogError> {
+        sqlx::query("INSERT INTO archive_read (time_ms, reader, action, target, outcome) VALUES ($1, $2, $3, $4, $5)")
+            .bind(now_ms())
+            .bind(reader)
+            .bind(action)
+            .bind(target)
+            .bind(outcome)
+            .execute(self.inner.db.pool())
+            .await
+            .map_err(MsgLogError::from_write)?;
+        Ok(())
+    }
+
+    /// The reads of the log, newest first.
+    pub async fn reads(&self, limit: i64) -> Result<Vec<ReadRecord>, MsgLogError> {
+        let rows =
+            sqlx::query("SELECT time_ms, reader, action, target, outcome FROM archive_read ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(self.inner.db.pool())
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReadRecord {
+                    time_ms: r.try_get(0)?,
+                    reader: r.try_get(1)?,
+                    action: r.try_get(2)?,
+                    target: r.try_get(3)?,
+                    outcome: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Operational records with `record_id > after`, oldest first, at most `limit`.
+    pub async fn operational(&self, after: i64, limit: i64) -> Result<Vec<OperationalRecord>, MsgLogError> {
+        let rows = sqlx::query("SELECT record FROM op_record WHERE record_id > $1 ORDER BY record_id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.inner.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r.try_get::<&str, _>(0)?)
+                    .map_err(|e| MsgLogError::Broken(format!("stored operational record: {e}")))
+            })
+            .collect()
+    }
+
+    /// Number of records, and of those not yet time-stamped.
+    pub async fn counts(&self) -> Result<(i64, i64), MsgLogError> {
+        let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_record").fetch_one(self.inner.db.pool()).await?;
+        let unstamped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_record WHERE ts_batch IS NULL")
+            .fetch_one(self.inner.db.pool())
+            .await?;
+        Ok((all, unstamped))
+    }
+}
+
+/// One read of the log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReadRecord {
+    /// When (ms since the Unix epoch).
+    pub time_ms: i64,
+    /// Who.
+    pub reader: String,
+    /// What kind of read (`asic`, `export`, `verify`).
+    pub action: String,
+    /// What was asked for.
+    pub target: String,
+    /// `allowed`, `refused: …`, `not found`.
+    pub outcome: String,
+}
+
+async fn load_head(db: &Database) -> Result<Head, MsgLogError> {
+    let row = sqlx::query("SELECT seq, record_hash FROM log_record ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(db.pool())
+        .await?;
+    let op_id: Option<i64> = sqlx::query_scalar("SELECT MAX(record_id) FROM op_record").fetch_one(db.pool()).await?;
+    Ok(match row {
+        Some(r) => Head { seq: r.try_get(0)?, hash: r.try_get(1)?, op_id: op_id.unwrap_or(0) },
+        None => Head { seq: 0, hash: b64(&[0u8; 32]), op_id: op_id.unwrap_or(0) },
+    })
+}
+
+/// A record ready to insert.
+struct PreparedRecord {
+    header: RecordHeader,
+    hash: String,
+    signature: String,
+    key_id: String,
+    nonce: String,
+    ciphertext: String,
+}
+
+fn prepare(
+    inner: &Inner,
+    entry: &Entry,
+    seq: i64,
+    prev_hash: &str,
+    time_ms: i64,
+) -> Result<PreparedRecord, MsgLogError> {
+    let rule = inner.settings.policy.for_service(&entry.service);
+    let signature_xml = entry
+        .signature
+        .document(&entry.transport_digest)
+        .map_err(|e| MsgLogError::Invalid(format!("the message's signature cannot be stored: {e}")))?;
+    let header = RecordHeader {
+        seq,
+        time_ms,
+        request_id: entry.request_id.clone(),
+        query_id: entry.query_id.clone(),
+        side: entry.side,
+        direction: entry.direction,
+        client: entry.client.clone(),
+        service: entry.service.clone(),
+        protocol: entry.protocol.clone(),
+        transport_digest: b64(&entry.transport_digest),
+        signature_xml_sha256: b64(&egov_pki::xades::sha256(signature_xml.as_bytes())),
+        archive: rule.archive,
+        retention_days: i64::from(rule.retention_days),
+        prev_hash: prev_hash.to_owned(),
+    };
+    let keys = inner.keys.read().map(|k| k.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    let (key_id, nonce, ciphertext) =
+        keys.seal(&header.aad(), &frame_contents(&entry.meta, &entry.message, &entry.body))?;
+    let signature = serde_json::to_string(&entry.signature).map_err(|e| MsgLogError::Invalid(e.to_string()))?;
+    Ok(PreparedRecord {
+        hash: b64(&header.hash()),
+        header,
+        signature,
+        key_id,
+        nonce: b64(&nonce),
+        ciphertext: b64(&ciphertext),
+    })
+}
+
+async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>, mut head: Head) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.recv().await {
+        jobs.push(first);
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let n = jobs.len() as u64;
+        let (new_head, results) = write_group(&inner, &head, &jobs).await;
+        inner.queued.fetch_sub(n, Ordering::Relaxed);
+        match new_head {
+            Ok(h) => {
+                if inner.oldest_unstamped_ms.load(Ordering::Relaxed) == 0
+                    && let Some(t) = results.iter().flatten().next().map(|(_, t)| *t)
+                {
+                    inner.oldest_unstamped_ms.store(t, Ordering::Relaxed);
+                }
+                head = h;
+            }
+            Err(ref e) => tracing::error!(error = %e, "message log write failed; the messages were refused"),
+        }
+        let mut results = results.into_iter();
+        for job in jobs.drain(..) {
+            if let Job::Message(_, reply) = job {
+                let r = results.next().unwrap_or(Err(MsgLogError::Stopped));
+                let _ = reply.send(r.map(|(seq, _)| seq));
+            }
+        }
+    }
+}
+
+/// Writes one group in one transaction. On failure nothing of the group is stored and every
+/// message in it gets the error.
+async fn write_group(
+    inner: &Inner,
+    head: &Head,
+    jobs: &[Job],
+) -> (Result<Head, MsgLogError>, Vec<Result<(i64, i64), MsgLogError>>) {
+    let time_ms = now_ms();
+    let mut next = head.clone();
+    let mut rows = Vec::new();
+    let mut results: Vec<Result<(i64, i64), MsgLogError>> = Vec::new();
+    let mut ops = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Message(entry, _) => match prepare(inner, entry, next.seq + 1, &next.hash, time_ms) {
+                Ok(row) => {
+                    next.seq += 1;
+                    next.hash = row.hash.clone();
+                    results.push(Ok((next.seq, time_ms)));
+                    rows.push(row);
+                }
+                // a message that cannot be stored is refused alone; the others go on
+                Err(e) => results.push(Err(e)),
+            },
+            Job::Operational(record) => {
+                next.op_id += 1;
+                let mut record = (**record).clone();
+                record.record_id = next.op_id;
+                record.monitoring_data_ts = time_ms / 1000;
+                ops.push(record);
+            }
+        }
+    }
+    match insert(inner, &rows, &ops, time_ms).await {
+        Ok(()) => (Ok(next), results),
+        Err(e) => {
+            let text = e.to_string();
+            let full = matches!(e, MsgLogError::Full(_));
+            let results = results
+                .into_iter()
+                .map(|r| {
+                    r.and_then(|_| {
+                        Err(if full { MsgLogError::Full(text.clone()) } else { MsgLogError::Invalid(text.clone()) })
+                    })
+                })
+                .collect();
+            (Err(e), results)
+        }
+    }
+}
+
+async fn insert(
+    inner: &Inner,
+    rows: &[PreparedRecord],
+    ops: &[OperationalRecord],
+    time_ms: i64,
+) -> Result<(), MsgLogError> {
+    if rows.is_empty() && ops.is_empty() {
+        return Ok(());
+    }
+    let mut tx = inner.db.begin_write().await.map_err(MsgLogError::from_write)?;
+    for r in rows {
+        let h = &r.header;
+        sqlx::query(
+            "INSERT INTO log_record (seq, time_ms, request_id, query_id, side, direction, client, service, protocol, \
+             transport_digest, signature, signature_xml_sha256, key_id, nonce, ciphertext, prev_hash, record_hash, \
+             archive, retention_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(h.seq)
+        .bind(h.time_ms)
+        .bind(&h.request_id)
+        .bind(h.query_id.as_deref())
+        .bind(h.side.as_str())
+        .bind(h.direction.as_str())
+        .bind(&h.client)
+        .bind(&h.service)
+        .bind(&h.protocol)
+        .bind(&h.transport_digest)
+        .bind(&r.signature)
+        .bind(&h.signature_xml_sha256)
+        .bind(&r.key_id)
+        .bind(&r.nonce)
+        .bind(&r.ciphertext)
+        .bind(&h.prev_hash)
+        .bind(&r.hash)
+        .bind(i64::from(h.archive))
+        .bind(h.retention_days)
+        .execute(&mut *tx)
+        .await
+        .map_err(MsgLogError::from_write)?;
+    }
+    for op in ops {
+        let json = serde_json::to_string(op).map_err(|e| MsgLogError::Invalid(e.to_string()))?;
+        sqlx::query("INSERT INTO op_record (record_id, time_ms, record) VALUES ($1, $2, $3)")
+            .bind(op.record_id)
+            .bind(time_ms)
+            .bind(json)
+            .execute(&mut *tx)
+            .await
+            .map_err(MsgLogError::from_write)?;
+    }
+    tx.commit().await.map_err(MsgLogError::from_write)
+}
