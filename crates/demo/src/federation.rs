@@ -21,6 +21,8 @@ use egov_central::service::{CentralSettings, RunningCentral};
 use egov_globalconf::{Directory, GlobalConf, Limits, Member, SecurityServer};
 use egov_pki::{CertProfile, CertificationAuthority, KeyAlgorithm, PrivateKey};
 use egov_security_server::enrolment::ServerDir;
+use egov_security_server::server_files::MsgLogFile;
+use egov_security_server::users::{Role, Users};
 use egov_security_server::{ConfStore, DirectoryHandle, RunningServer, ServerKeys, Settings, Timeouts};
 use egov_xroad::{ClientId, SecurityServerId};
 use serde_json::json;
@@ -54,7 +56,7 @@ pub struct IssuedServer {
     pub dir: Option<ServerDir>,
 }
 
-/// Issues an authentication (P-256) and a signing (Ed25519) certificate to a security
+/// Issues an authentication and a signing certificate (both P-256) to a security
 /// server through certificate requests, as a new server would.
 pub fn issue_server_keys(ca: &CertificationAuthority, id: &SecurityServerId) -> anyhow::Result<ServerKeys> {
     let auth_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
@@ -159,6 +161,19 @@ pub struct Federation {
     pub limits: Limits,
     /// Timeouts of every server.
     pub timeouts: Timeouts,
+    /// When set, every server keeps a message log and serves monitoring (TT-2.2.2, TT-2.6):
+    /// servers set up through the central server in their own directories, the others in
+    /// `<base>/<server code>`; the file is each server's `msglog.json`.
+    pub message_log: Option<(PathBuf, MsgLogFile)>,
+}
+
+/// Tokens every server of a federation with a message log accepts.
+#[derive(Debug, Clone)]
+pub struct FederationTokens {
+    /// Role `monitor`.
+    pub monitor: String,
+    /// Role `archive-reader`.
+    pub archive_reader: String,
 }
 
 impl std::fmt::Debug for Federation {
@@ -180,6 +195,7 @@ impl Federation {
             listeners: Vec::new(),
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            message_log: None,
         })
     }
 
@@ -217,6 +233,7 @@ impl Federation {
             listeners: Vec::new(),
             limits,
             timeouts: Timeouts::default(),
+            message_log: None,
         })
     }
 
@@ -288,6 +305,11 @@ impl Federation {
         };
         let mut running = Vec::new();
         let mut specs = Vec::new();
+        let mut users = Users::default();
+        let tokens = FederationTokens {
+            monitor: users.add("monitoring-station", Role::Monitor).map_err(anyhow::Error::msg)?,
+            archive_reader: users.add("auditor", Role::ArchiveReader).map_err(anyhow::Error::msg)?,
+        };
         for (server, (client, peer)) in self.servers.into_iter().zip(self.listeners) {
             let store = ConfStore::open(&db_url(&server)).await?;
             for s in &server.spec.subsystems {
@@ -308,6 +330,20 @@ impl Federation {
                 }
                 (None, None) => anyhow::bail!("security server {} has neither directory nor anchor", server.id),
             };
+            let message_log = match &self.message_log {
+                None => None,
+                Some((base, file)) => {
+                    let dir = match &server.dir {
+                        Some(d) => d.clone(),
+                        None => ServerDir::new(&base.join(server.id.server_code()), Some(DEMO_PASSPHRASE.into())),
+                    };
+                    let path = dir.file(egov_security_server::server_files::SETTINGS_FILE);
+                    std::fs::create_dir_all(path.parent().unwrap_or(base))?;
+                    std::fs::write(&path, serde_json::to_string_pretty(file)?)?;
+                    dir.save_users(&users)?;
+                    Some(dir.message_log().await?)
+                }
+            };
             let settings = Settings {
                 id: server.id.clone(),
                 client_listen: client.local_addr()?,
@@ -316,6 +352,9 @@ impl Federation {
                 timeouts: self.timeouts.clone(),
                 conf_poll: Duration::from_millis(500),
                 conf_client,
+                monitoring_listen: message_log.as_ref().map(|_| SocketAddr::from(([127, 0, 0, 1], 0))),
+                message_log,
+                users: users.clone(),
             };
             let handle = DirectoryHandle::new(directory);
             let started = egov_security_server::start_on(settings, client, peer, store.clone(), handle).await?;
@@ -333,7 +372,7 @@ impl Federation {
             Trust::Central(op) => Some(op),
             Trust::Local(_) => None,
         };
-        Ok(RunningFederation { operator, servers: specs, running, directory })
+        Ok(RunningFederation { operator, servers: specs, running, directory, tokens })
     }
 }
 
@@ -347,6 +386,8 @@ pub struct RunningFederation {
     pub running: Vec<(RunningServer, ConfStore)>,
     /// The directory they share.
     pub directory: Directory,
+    /// Tokens for the monitoring interface and the message log.
+    pub tokens: FederationTokens,
 }
 
 impl std::fmt::Debug for RunningFederation {

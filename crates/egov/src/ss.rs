@@ -77,8 +77,16 @@ pub enum SsCommand {
         /// Where other security servers connect.
         #[arg(long, default_value = "0.0.0.0:5500")]
         peer_listen: SocketAddr,
+        /// Where the monitoring station connects (monitoring data only; `monitor` tokens).
+        #[arg(long, default_value = "127.0.0.1:8091")]
+        monitoring_listen: SocketAddr,
         #[command(flatten)]
         db: Db,
+    },
+    /// Holders of monitoring and archive-reading tokens (TT-2.7, TT-3.8.4).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Register a member or subsystem as a client of this server.
     Client {
@@ -104,6 +112,33 @@ pub enum SsCommand {
     Show {
         #[command(flatten)]
         db: Db,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a token holder; prints the token once (only its hash is kept).
+    Add {
+        #[command(flatten)]
+        dir: ServerDirArgs,
+        /// A name for the read log, e.g. "monitoring-station" or "auditor J. Məmmədov".
+        #[arg(long)]
+        name: String,
+        /// monitor (operational and health data) or archive-reader (the message log's contents).
+        #[arg(long)]
+        role: egov_security_server::users::Role,
+    },
+    /// Remove a token holder.
+    Remove {
+        #[command(flatten)]
+        dir: ServerDirArgs,
+        #[arg(long)]
+        name: String,
+    },
+    /// List token holders.
+    List {
+        #[command(flatten)]
+        dir: ServerDirArgs,
     },
 }
 
@@ -274,9 +309,10 @@ pub async fn run(command: SsCommand, shutdown: impl Future<Output = ()>) -> anyh
                 }
             }
         }
-        SsCommand::Serve { dir, client_listen, peer_listen, db } => {
-            serve(&dir.open(), client_listen, peer_listen, &db.db, shutdown).await
+        SsCommand::Serve { dir, client_listen, peer_listen, monitoring_listen, db } => {
+            serve(&dir.open(), [client_listen, peer_listen, monitoring_listen], &db.db, shutdown).await
         }
+        SsCommand::User { command } => user(command),
         SsCommand::Client { command: ClientCommand::Add { client, db } } => {
             open(&db).await?.add_client(&client).await?;
             println!("client {client} added");
@@ -394,10 +430,34 @@ async fn show(store: &ConfStore) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { dir, name, role } => {
+            let server = dir.open();
+            let mut users = server.users()?;
+            let token = users.add(&name, role).map_err(anyhow::Error::msg)?;
+            server.save_users(&users)?;
+            println!("{name} ({}) added; token (shown once): {token}", role.as_str());
+        }
+        UserCommand::Remove { dir, name } => {
+            let server = dir.open();
+            let mut users = server.users()?;
+            users.remove(&name).map_err(anyhow::Error::msg)?;
+            server.save_users(&users)?;
+            println!("{name} removed");
+        }
+        UserCommand::List { dir } => {
+            for u in dir.open().users()?.users {
+                println!("{}\t{}", u.name, u.role.as_str());
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn serve(
     dir: &ServerDir,
-    client_listen: SocketAddr,
-    peer_listen: SocketAddr,
+    [client_listen, peer_listen, monitoring_listen]: [SocketAddr; 3],
     db: &str,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -425,11 +485,16 @@ async fn serve(
         timeouts: Timeouts::default(),
         conf_poll: Duration::from_secs(1),
         conf_client: Some(conf_client),
+        message_log: Some(dir.message_log().await.context("opening the message log")?),
+        monitoring_listen: Some(monitoring_listen),
+        users: dir.users()?,
     };
     let server = egov_security_server::start(settings, store, DirectoryHandle::new(directory)).await?;
     println!(
-        "security server {id}: information systems on http://{}, security servers on {}",
-        server.client_addr, server.peer_addr
+        "security server {id}: information systems on http://{}, security servers on {}, monitoring on http://{}",
+        server.client_addr,
+        server.peer_addr,
+        server.monitoring_addr.map(|a| a.to_string()).unwrap_or_default()
     );
     shutdown.await;
     server.stop().await;

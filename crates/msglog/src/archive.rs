@@ -220,7 +220,7 @@ impl MessageLog {
         }
         let mut entries: Vec<(&str, Vec<u8>)> = containers.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
         entries.push(("linkinginfo", linking.into_bytes()));
-        let zip = write_plain_zip(&entries)?;
+        let zip = plain_zip(&entries)?;
         // X-Road's name with the first sequence number in front, so names sort in chain order
         let name = format!(
             "mlog-{:012}-{}-{}-{}.zip.enc",
@@ -273,7 +273,8 @@ impl MessageLog {
     }
 }
 
-fn write_plain_zip(entries: &[(&str, Vec<u8>)]) -> Result<Vec<u8>, MsgLogError> {
+/// A ZIP of already-compressed entries (containers), stored.
+pub fn plain_zip(entries: &[(&str, Vec<u8>)]) -> Result<Vec<u8>, MsgLogError> {
     use zip::write::SimpleFileOptions;
     let err = |e: String| MsgLogError::Invalid(format!("cannot write the archive: {e}"));
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));

@@ -254,6 +254,20 @@ impl MessageLog {
             .collect()
     }
 
+    /// Operational records stored at or after `since_ms`.
+    pub async fn operational_since(&self, since_ms: i64) -> Result<Vec<OperationalRecord>, MsgLogError> {
+        let rows = sqlx::query("SELECT record FROM op_record WHERE time_ms >= $1 ORDER BY record_id")
+            .bind(since_ms)
+            .fetch_all(self.inner.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r.try_get::<&str, _>(0)?)
+                    .map_err(|e| MsgLogError::Broken(format!("stored operational record: {e}")))
+            })
+            .collect()
+    }
+
     /// Number of records, and of those not yet time-stamped.
     pub async fn counts(&self) -> Result<(i64, i64), MsgLogError> {
         let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_record").fetch_one(self.inner.db.pool()).await?;

@@ -13,6 +13,10 @@
 //! | `registration.json` | the registration request's identifier and address |
 //! | `auth.crt.pem`, `sign.crt.pem` | the issued certificates |
 //! | `globalconf.json` | the last verified global configuration |
+//! | `msglog-keys.json` | the message log's content keys, sealed with the passphrase (server_files.rs) |
+//! | `msglog.json` | optional: message log retention and intervals |
+//! | `msglog.db`, `archive/` | the message log and its archive files |
+//! | `users.json` | holders of monitoring and archive-reading tokens (hashes only) |
 
 use std::path::{Path, PathBuf};
 
@@ -94,8 +98,14 @@ impl ServerDir {
         Self { path: path.to_owned(), passphrase: passphrase.filter(|p| !p.is_empty()) }
     }
 
-    fn file(&self, name: &str) -> PathBuf {
+    /// Path of the file `name` in the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
+    }
+
+    /// The passphrase keys are sealed with, if any.
+    pub(crate) fn passphrase(&self) -> Option<&str> {
+        self.passphrase.as_deref()
     }
 
     fn read(&self, name: &str) -> Result<String, EnrolmentError> {

@@ -123,6 +123,14 @@ pub enum GatewayError {
     /// The operator has blocked a participant of the exchange (TT-3.7).
     #[error("{1}")]
     MemberBlocked(Origin, String),
+    /// The message could not be stored in the message log, so it was not sent on (TT-2.2.2:
+    /// no exchange without evidence): disk full, database down.
+    #[error("the message could not be logged: {1}")]
+    LoggingFailed(Origin, String),
+    /// Time-stamping has failed for longer than the allowed period; new messages are refused
+    /// until the TSA answers again (X-Road `acceptable-timestamp-failure-period`).
+    #[error("{1}")]
+    TimestamperFailed(Origin, String),
     /// A fault the peer security server reported; passed to the client unchanged.
     #[error("{}", .0.message)]
     Remote(Fault),
@@ -169,6 +177,8 @@ impl GatewayError {
             ProviderTimeout(_) => "Server.ClientProxy.NetworkError.Timeout".into(),
             OutdatedGlobalConf(o, _) => format!("{}.OutdatedGlobalConf", o.prefix()),
             MemberBlocked(o, _) => format!("{}.MemberBlocked", o.prefix()),
+            LoggingFailed(o, _) => format!("{}.LoggingFailed", o.prefix()),
+            TimestamperFailed(o, _) => format!("{}.TimestamperFailed", o.prefix()),
             Remote(f) => f.code.clone(),
             Internal(_) => "Server.ClientProxy.InternalError".into(),
             ProviderInternal(_) => "Server.ServerProxy.InternalError".into(),
@@ -180,6 +190,18 @@ impl GatewayError {
         match self {
             GatewayError::Remote(f) => f.clone(),
             other => Fault::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl GatewayError {
+    /// Maps a message log failure on `origin`'s side.
+    pub fn from_msglog(origin: Origin, e: egov_msglog::MsgLogError) -> Self {
+        match e {
+            egov_msglog::MsgLogError::TimestampingFailed { .. } => {
+                GatewayError::TimestamperFailed(origin, e.to_string())
+            }
+            other => GatewayError::LoggingFailed(origin, other.to_string()),
         }
     }
 }

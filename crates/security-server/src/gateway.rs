@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use egov_globalconf::Directory;
+use egov_msglog::{Direction, Side};
 use egov_pki::TrustStore;
 use egov_xroad::{Fault, SecurityServerId};
 
@@ -75,6 +76,12 @@ pub struct Gateway {
     pub stapler: OcspStapler,
     /// Checks the OCSP responses peers staple.
     pub ocsp: OcspChecker,
+    /// The message log (TT-2.2.2); `None` only where a test or benchmark runs without it.
+    pub msglog: Option<egov_msglog::MessageLog>,
+    /// Who may read the message log and the monitoring data (token holders and roles).
+    pub users: crate::users::Users,
+    /// When this server started (ms since the Unix epoch).
+    pub started_ms: i64,
 }
 
 /// A provider's answer whose signature verified and which belongs to our request.
@@ -123,6 +130,9 @@ impl Gateway {
             conf,
             backend: Backend::new(),
             timeouts,
+            msglog: None,
+            users: crate::users::Users::default(),
+            started_ms: message::now_ms(),
         })
     }
 
@@ -168,16 +178,41 @@ impl Gateway {
         }
     }
 
-    /// Consumer side: signs `message`/`body` with `meta`, sends it to the security server
-    /// hosting the service, and returns the verified answer.
-    /// `target` is the security server the client named (`securityServer` header), if any.
+    /// Stores a signed message in the message log and waits until it is durable (TT-2.2.2);
+    /// a message that cannot be logged must not go on.
+    pub async fn log_message(&self, origin: Origin, entry: egov_msglog::Entry) -> Result<(), GatewayError> {
+        match &self.msglog {
+            Some(log) => log.log(entry).await.map(|_| ()).map_err(|e| GatewayError::from_msglog(origin, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses new traffic while the message log cannot accept it (time-stamping failed for
+    /// too long).
+    pub fn check_log_accepting(&self, origin: Origin) -> Result<(), GatewayError> {
+        match &self.msglog {
+            Some(log) => log.check_accepting().map_err(|e| GatewayError::from_msglog(origin, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Consumer side: signs `message`/`body` with `meta`, logs it, sends it to the security
+    /// server hosting the service, and returns the verified (and logged) answer.
+    /// `target` is the security server the client named (`securityServer` header), if any;
+    /// `obs` collects the exchange's operational data (its `message_id` is the query id).
     pub async fn exchange(
         &self,
         meta: &RequestMeta,
         message: &[u8],
         body: &[u8],
         target: Option<&SecurityServerId>,
+        obs: &mut crate::observe::Observation,
     ) -> Result<VerifiedResponse, GatewayError> {
+        obs.client = Some(meta.client.clone());
+        obs.service = Some(meta.service.clone());
+        obs.request_id = Some(meta.request_id.clone());
+        obs.request_size = (message.len() + body.len()) as u64;
+        self.check_log_accepting(Origin::ClientProxy)?;
         if meta.client.member_id() != *self.id.owner() {
             // one signing key per server, the owner's: signing for another member would be
             // refused by every provider (IncorrectCertificate), so say it here, clearly
@@ -220,8 +255,26 @@ impl Gateway {
             self.signer.sign(digest).await.map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
         let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let encoded = message::encode(&meta_bytes, message, body, &signature);
+        self.log_message(
+            Origin::ClientProxy,
+            log_entry(
+                meta,
+                obs.message_id.clone(),
+                Direction::Request,
+                Side::Client,
+                &meta_bytes,
+                message,
+                body,
+                digest,
+                block,
+            ),
+        )
+        .await?;
         let timeout = Duration::from_millis(dir.limits().service_timeout_ms) + self.timeouts.peer_margin;
-        let answer = self.pool.send(&peer, encoded, timeout).await?;
+        obs.request_out = Some(message::now_ms());
+        let answer = self.pool.send(&peer, encoded, timeout).await;
+        obs.response_in = Some(message::now_ms());
+        let answer = answer?;
 
         if answer.content_type == FAULT_CONTENT_TYPE {
             return Err(GatewayError::Remote(parse_remote_fault(&answer.body)));
@@ -256,12 +309,25 @@ impl Gateway {
             .verify(&frames.digest(), &block, meta.service.provider(), now)
             .map_err(|e| signature_error(Origin::ClientProxy, e))?;
         self.check_ocsp(&dir, Origin::ClientProxy, &block, verified.signer_der(), None, now)?;
-        Ok(VerifiedResponse {
-            meta: rmeta,
-            message: answer.body.slice_ref(frames.message),
-            body: answer.body.slice_ref(frames.body),
-            signature: verified,
-        })
+        let (message, body) = (answer.body.slice_ref(frames.message), answer.body.slice_ref(frames.body));
+        obs.response_size = (message.len() + body.len()) as u64;
+        let entry = egov_msglog::Entry {
+            side: Side::Client,
+            direction: Direction::Response,
+            request_id: meta.request_id.clone(),
+            query_id: obs.message_id.clone(),
+            client: meta.client.to_string(),
+            service: meta.service.to_string(),
+            protocol: protocol_name(meta.protocol).into(),
+            meta: answer.body.slice_ref(frames.meta),
+            message: message.clone(),
+            body: body.clone(),
+            transport_digest: frames.digest(),
+            signature: block,
+        };
+        // the answer is released to the client only once it is logged
+        self.log_message(Origin::ClientProxy, entry).await?;
+        Ok(VerifiedResponse { meta: rmeta, message, body, signature: verified })
     }
 }
 
@@ -324,6 +390,43 @@ pub fn check_federation(
         }
     }
     Ok(())
+}
+
+/// `soap` or `rest`, as the message log names the protocol.
+pub fn protocol_name(protocol: message::Protocol) -> &'static str {
+    match protocol {
+        message::Protocol::Soap => "soap",
+        message::Protocol::Rest => "rest",
+    }
+}
+
+/// A message-log entry for a request's (or its answer's) frames.
+#[allow(clippy::too_many_arguments)] // one entry's fields, named at each call site
+pub fn log_entry(
+    meta: &RequestMeta,
+    query_id: Option<String>,
+    direction: Direction,
+    side: Side,
+    meta_bytes: &[u8],
+    message: &[u8],
+    body: &[u8],
+    digest: [u8; 32],
+    signature: message::SignatureBlock,
+) -> egov_msglog::Entry {
+    egov_msglog::Entry {
+        side,
+        direction,
+        request_id: meta.request_id.clone(),
+        query_id,
+        client: meta.client.to_string(),
+        service: meta.service.to_string(),
+        protocol: protocol_name(meta.protocol).into(),
+        meta: Bytes::copy_from_slice(meta_bytes),
+        message: Bytes::copy_from_slice(message),
+        body: Bytes::copy_from_slice(body),
+        transport_digest: digest,
+        signature,
+    }
 }
 
 /// Maps a signature failure to its fault.

@@ -90,6 +90,11 @@ impl IncidentReporter {
         Ok(Self { id, queue, dropped: AtomicU64::new(0) })
     }
 
+    /// Reports waiting to be sent.
+    pub fn pending(&self) -> u64 {
+        (self.queue.max_capacity() - self.queue.capacity()) as u64
+    }
+
     /// Queues a report of `error` if it is an incident.
     pub fn report(
         &self,

@@ -20,9 +20,14 @@ pub mod error;
 pub mod gateway;
 pub mod http;
 pub mod incidents;
+pub mod monitoring;
+pub mod observe;
+pub mod server_files;
 pub mod server_proxy;
 pub mod shared;
 pub mod transport;
+pub mod tsa;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,6 +59,12 @@ pub struct Settings {
     /// Downloads the signed global configuration (`None`: the directory is managed by the
     /// caller, as in tests that build a federation in-process).
     pub conf_client: Option<conf_client::ConfClient>,
+    /// The message log (TT-2.2.2); `None` runs without one (tests and baselines only).
+    pub message_log: Option<egov_msglog::MessageLog>,
+    /// Where the monitoring-only interface listens (TT-2.6), if anywhere.
+    pub monitoring_listen: Option<SocketAddr>,
+    /// Holders of monitoring and archive-reading tokens.
+    pub users: users::Users,
 }
 
 /// A started security server.
@@ -65,6 +76,8 @@ pub struct RunningServer {
     pub client_addr: SocketAddr,
     /// Bound peer-side address.
     pub peer_addr: SocketAddr,
+    /// Address of the monitoring interface, when it runs.
+    pub monitoring_addr: Option<SocketAddr>,
     shutdown: http::ShutdownTrigger,
     /// Listeners: drained on stop.
     tasks: Vec<JoinHandle<()>>,
@@ -124,13 +137,15 @@ pub async fn start_on(
     let dir = directory.get();
     let tls = transport::tls::server_config(&settings.keys, dir.ca_certs_der())
         .map_err(|e| StartError::Tls(e.to_string()))?;
-    let gateway = Arc::new(Gateway::new(
-        settings.id.clone(),
-        settings.keys.clone(),
-        directory,
-        live.clone(),
-        settings.timeouts.clone(),
-    )?);
+    let mut gateway =
+        Gateway::new(settings.id.clone(), settings.keys.clone(), directory, live.clone(), settings.timeouts.clone())?;
+    gateway.msglog = settings.message_log.clone();
+    gateway.users = settings.users.clone();
+    let gateway = Arc::new(gateway);
+    let monitoring_listener = match settings.monitoring_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?),
+        None => None,
+    };
     let client_addr =
         client_listener.local_addr().map_err(|source| StartError::Bind { addr: settings.client_listen, source })?;
     let peer_addr =
@@ -145,6 +160,20 @@ pub async fn start_on(
         settings.timeouts.client_header,
         shutdown.clone(),
     )));
+    let mut monitoring_addr = None;
+    if let Some(listener) = monitoring_listener {
+        monitoring_addr = listener.local_addr().ok();
+        let g = gateway.clone();
+        tasks.push(tokio::spawn(http::serve_http1(
+            listener,
+            move |req, _| {
+                let g = g.clone();
+                async move { monitoring::handle(&g, req).await }
+            },
+            settings.timeouts.client_header,
+            shutdown.clone(),
+        )));
+    }
     let g = gateway.clone();
     tasks.push(tokio::spawn(http::serve_tls_h2(
         peer_listener,
@@ -161,8 +190,16 @@ pub async fn start_on(
     if let Some(client) = settings.conf_client {
         background.push(tokio::spawn(client.follow(gateway.clone())));
     }
+    if let Some(log) = &gateway.msglog {
+        if gateway.directory.get().conf().services.tsa_url.is_some() {
+            background.push(log.spawn_timestamper(Arc::new(tsa::HttpTsa::new(gateway.directory.clone()))));
+        } else {
+            tracing::warn!("the federation names no time-stamping authority: messages are logged but not time-stamped");
+        }
+        background.push(log.spawn_maintenance());
+    }
     tracing::info!(server = %settings.id, client = %client_addr, peer = %peer_addr, "security server started");
-    Ok(RunningServer { gateway, client_addr, peer_addr, shutdown: trigger, tasks, background })
+    Ok(RunningServer { gateway, client_addr, peer_addr, monitoring_addr, shutdown: trigger, tasks, background })
 }
 
 impl RunningServer {

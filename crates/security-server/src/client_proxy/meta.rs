@@ -100,7 +100,11 @@ async fn fetch_wsdl(gateway: &Gateway, query: Option<&str>) -> Result<Response<B
         Some("text/xml; charset=utf-8".into()),
         None,
     );
-    let answer = gateway.exchange(&meta, envelope.as_bytes(), b"", None).await?;
+    let mut obs = crate::observe::Observation::start(egov_xroad::opmon::ServerType::Client, "SOAP");
+    obs.message_id = Some(header.id.clone());
+    let answer = gateway.exchange(&meta, envelope.as_bytes(), b"", None, &mut obs).await;
+    obs.finish(gateway, answer.as_ref().err().map(|e| e.to_fault()).as_ref(), None);
+    let answer = answer?;
     let content_type = answer.meta.content_type.clone().unwrap_or_default();
     super::soap::check_response(&header, envelope.as_bytes(), &content_type, &answer.message)?;
     if !content_type.to_ascii_lowercase().starts_with("multipart/") {

@@ -24,6 +24,8 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer: Soc
     match (request.method(), path.as_str()) {
         (&Method::GET, "/wsdl") => meta::wsdl(&gateway, request).await,
         (&Method::GET, "/listClients") => meta::list_clients(&gateway, request),
+        // the message log's contents, to archive readers only (TT-3.8.4)
+        (&Method::GET, "/asic") => crate::monitoring::asic(&gateway, request).await,
         _ => soap::handle(&gateway, request).await,
     }
 }

@@ -8,9 +8,12 @@ use hyper::body::Incoming;
 use egov_xroad::ClientId;
 use egov_xroad::rest::{self, RestTarget};
 
+use egov_xroad::opmon::ServerType;
+
 use crate::error::{GatewayError, Origin};
 use crate::gateway::Gateway;
 use crate::http::{Body, read_body, response};
+use crate::observe::Observation;
 use crate::transport::message::Protocol;
 
 /// Handles one REST request; failures become JSON (or XML) errors with `X-Road-Error`.
@@ -20,9 +23,18 @@ pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<B
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("xml") && !a.contains("json"));
-    match exchange(gateway, request).await {
-        Ok(r) => r,
-        Err(e) => error_response(&e, wants_xml),
+    let mut obs = Observation::start(ServerType::Client, "REST");
+    obs.rest_method = Some(request.method().to_string());
+    match exchange(gateway, request, &mut obs).await {
+        Ok(r) => {
+            obs.finish(gateway, None, Some(r.status().as_u16()));
+            r
+        }
+        Err(e) => {
+            let r = error_response(&e, wants_xml);
+            obs.finish(gateway, Some(&e.to_fault()), Some(r.status().as_u16()));
+            r
+        }
     }
 }
 
@@ -42,7 +54,11 @@ pub fn error_response(error: &GatewayError, xml: bool) -> Response<Body> {
     r
 }
 
-async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Response<Body>, GatewayError> {
+async fn exchange(
+    gateway: &Gateway,
+    request: Request<Incoming>,
+    obs: &mut Observation,
+) -> Result<Response<Body>, GatewayError> {
     let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let target = RestTarget::parse(&path_and_query).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
     let client = client_header(request.headers())?;
@@ -79,7 +95,8 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         &target.forwarded_path_and_query(),
         headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
     );
-    let answer = gateway.exchange(&meta, &header_part, &body, None).await?;
+    obs.message_id = Some(message_id.clone());
+    let answer = gateway.exchange(&meta, &header_part, &body, None, obs).await?;
     let rest::HeaderPart { first: status_line, headers: response_headers, .. } =
         rest::parse_header_part(&answer.message)
             .ok_or_else(|| GatewayError::InconsistentResponse("malformed REST response header part".into()))?;

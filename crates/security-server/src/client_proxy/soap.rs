@@ -6,16 +6,26 @@ use hyper::body::Incoming;
 
 use egov_xroad::soap::{self, SoapResponse};
 
+use egov_xroad::opmon::ServerType;
+
 use crate::error::{GatewayError, Origin};
 use crate::gateway::Gateway;
 use crate::http::{Body, read_body, response};
+use crate::observe::Observation;
 use crate::transport::message::Protocol;
 
 /// Handles one SOAP request; every failure becomes a SOAP Fault with HTTP 200.
 pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
-    match exchange(gateway, request).await {
-        Ok(r) => r,
-        Err(e) => fault_response(&e),
+    let mut obs = Observation::start(ServerType::Client, "SOAP");
+    match exchange(gateway, request, &mut obs).await {
+        Ok(r) => {
+            obs.finish(gateway, None, None);
+            r
+        }
+        Err(e) => {
+            obs.finish(gateway, Some(&e.to_fault()), None);
+            fault_response(&e)
+        }
     }
 }
 
@@ -26,7 +36,11 @@ pub fn fault_response(error: &GatewayError) -> Response<Body> {
     response(StatusCode::OK, "text/xml; charset=utf-8", fault.to_soap())
 }
 
-async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Response<Body>, GatewayError> {
+async fn exchange(
+    gateway: &Gateway,
+    request: Request<Incoming>,
+    obs: &mut Observation,
+) -> Result<Response<Body>, GatewayError> {
     if request.method() != Method::POST {
         return Err(GatewayError::InvalidHttpMethod(request.method().to_string()));
     }
@@ -59,7 +73,8 @@ async fn exchange(gateway: &Gateway, request: Request<Incoming>) -> Result<Respo
         Some(content_type),
         soap_action,
     );
-    let answer = gateway.exchange(&meta, &bytes, b"", header.security_server.as_ref()).await?;
+    obs.message_id = Some(header.id.clone());
+    let answer = gateway.exchange(&meta, &bytes, b"", header.security_server.as_ref(), obs).await?;
     let answer_type = answer.meta.content_type.clone().unwrap_or_else(|| "text/xml; charset=utf-8".into());
     check_response(header, &bytes, &answer_type, &answer.message)?;
     Ok(response(StatusCode::OK, &answer_type, answer.message))

@@ -10,7 +10,11 @@ mod meta;
 mod rest;
 mod soap;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use egov_msglog::{Direction, Side};
+use egov_xroad::opmon::ServerType;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -21,9 +25,10 @@ use hyper::body::Incoming;
 use egov_pki::CertProfile;
 
 use crate::error::{GatewayError, Origin};
-use crate::gateway::{Gateway, remote_fault_body, signature_error};
+use crate::gateway::{Gateway, log_entry, remote_fault_body, signature_error};
 use crate::http::{Body, read_body, response};
-use crate::transport::message::{self, FAULT_CONTENT_TYPE, Protocol, RequestMeta, ResponseMeta};
+use crate::observe::Observation;
+use crate::transport::message::{self, FAULT_CONTENT_TYPE, Protocol, RequestMeta, ResponseMeta, SignatureBlock};
 use crate::transport::signing::SignatureVerified;
 
 /// Room for the frames besides the client's message and body: metadata, signature, and a
@@ -40,17 +45,55 @@ pub(crate) struct Answer {
 /// A request that passed authentication, signature and replay checks.
 pub(crate) struct Accepted<'a> {
     pub meta: RequestMeta,
+    pub meta_bytes: &'a [u8],
     pub message: &'a [u8],
     pub body: &'a [u8],
+    pub digest: [u8; 32],
+    pub block: SignatureBlock,
     #[allow(dead_code)] // held as proof: a request reaches a service only with a verified signature
     pub signature: SignatureVerified,
+    logged: AtomicBool,
+    query_id: Mutex<Option<String>>,
+}
+
+impl Accepted<'_> {
+    /// Stores the request in the message log (once) before it goes to the service
+    /// (TT-2.2.2); `query_id` is the client's message id.
+    pub(crate) async fn log(&self, gateway: &Gateway, query_id: Option<String>) -> Result<(), GatewayError> {
+        if self.logged.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Ok(mut q) = self.query_id.lock() {
+            q.clone_from(&query_id);
+        }
+        let entry = log_entry(
+            &self.meta,
+            query_id,
+            Direction::Request,
+            Side::Provider,
+            self.meta_bytes,
+            self.message,
+            self.body,
+            self.digest,
+            self.block.clone(),
+        );
+        gateway.log_message(Origin::ServerProxy, entry).await
+    }
+
+    fn query_id(&self) -> Option<String> {
+        self.query_id.lock().ok().and_then(|q| q.clone())
+    }
 }
 
 /// Handles one transport message from a peer whose TLS certificate is `peer_cert`.
 pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert: Arc<Vec<u8>>) -> Response<Body> {
     let mut parties = None;
-    match process(&gateway, request, &peer_cert, &mut parties).await {
-        Ok(r) => r,
+    let mut obs = Observation::start(ServerType::Producer, "SOAP");
+    match process(&gateway, request, &peer_cert, &mut parties, &mut obs).await {
+        Ok(r) => {
+            obs.finish(&gateway, None, None);
+            r
+        }
         Err(e) => {
             let (client, service) = match parties {
                 Some((c, s)) => (Some(c), Some(s)),
@@ -66,6 +109,7 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert
                 other => other,
             };
             let fault = e.to_fault();
+            obs.finish(&gateway, Some(&fault), None);
             tracing::info!(code = %fault.code, detail = %fault.detail, message = %fault.message, "refused request from a security server");
             response(StatusCode::OK, FAULT_CONTENT_TYPE, remote_fault_body(&fault))
         }
@@ -85,6 +129,7 @@ async fn process(
     request: Request<Incoming>,
     peer_cert: &[u8],
     parties: &mut Option<(egov_xroad::ClientId, egov_xroad::ServiceId)>,
+    obs: &mut Observation,
 ) -> Result<Response<Body>, GatewayError> {
     let now = egov_pki::unix_now();
     // 1. who is at the other end of the TLS connection (TT-6.3)
@@ -116,6 +161,13 @@ async fn process(
     let frames = message::decode(&bytes).map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     let meta: RequestMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     *parties = Some((meta.client.clone(), meta.service.clone()));
+    obs.client = Some(meta.client.clone());
+    obs.service = Some(meta.service.clone());
+    obs.request_id = Some(meta.request_id.clone());
+    obs.request_size = (frames.message.len() + frames.body.len()) as u64;
+    if meta.protocol == Protocol::Rest {
+        obs.service_type = "REST";
+    }
     // 3. the sender is the TLS peer, and it hosts the client it speaks for
     if meta.sender != peer.id {
         return Err(GatewayError::SslAuthenticationFailed(
@@ -146,13 +198,29 @@ async fn process(
             format!("provider {} is not registered on this security server", meta.service.provider()),
         ));
     }
+    gateway.check_log_accepting(Origin::ServerProxy)?;
     let protocol = meta.protocol;
     let request_id = meta.request_id.clone();
-    let accepted = Accepted { meta, message: frames.message, body: frames.body, signature };
-    let answer = match protocol {
-        Protocol::Soap => soap::serve(gateway, &accepted).await?,
-        Protocol::Rest => rest::serve(gateway, &accepted).await?,
+    let accepted = Accepted {
+        meta,
+        meta_bytes: frames.meta,
+        message: frames.message,
+        body: frames.body,
+        digest,
+        block,
+        signature,
+        logged: AtomicBool::new(false),
+        query_id: Mutex::new(None),
     };
+    obs.request_out = Some(message::now_ms());
+    let answer = match protocol {
+        Protocol::Soap => soap::serve(gateway, &accepted).await,
+        Protocol::Rest => rest::serve(gateway, &accepted).await,
+    };
+    obs.response_in = Some(message::now_ms());
+    obs.message_id = accepted.query_id();
+    let answer = answer?;
+    accepted.log(gateway, None).await?; // answered without a service (meta services)
     // 7. sign the answer, bound to this request
     let rmeta = ResponseMeta {
         request_id,
@@ -163,12 +231,30 @@ async fn process(
         content_type: answer.content_type,
     };
     let meta_bytes = serde_json::to_vec(&rmeta).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let response_digest = message::digest(&meta_bytes, &answer.message, &answer.body);
     let block = gateway
         .signer
-        .sign(message::digest(&meta_bytes, &answer.message, &answer.body))
+        .sign(response_digest)
         .await
         .map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
     let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    obs.response_size = (answer.message.len() + answer.body.len()) as u64;
+    // the answer leaves this server only once it is logged
+    let entry = egov_msglog::Entry {
+        side: Side::Provider,
+        direction: Direction::Response,
+        request_id: accepted.meta.request_id.clone(),
+        query_id: accepted.query_id(),
+        client: accepted.meta.client.to_string(),
+        service: accepted.meta.service.to_string(),
+        protocol: crate::gateway::protocol_name(protocol).into(),
+        meta: Bytes::copy_from_slice(&meta_bytes),
+        message: answer.message.clone(),
+        body: answer.body.clone(),
+        transport_digest: response_digest,
+        signature: block,
+    };
+    gateway.log_message(Origin::ServerProxy, entry).await?;
     Ok(response(
         StatusCode::OK,
         message::CONTENT_TYPE,

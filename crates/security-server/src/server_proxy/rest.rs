@@ -26,6 +26,11 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (path_and_query.clone(), None),
     };
+    let query_id = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(rest::HEADER_ID))
+        .and_then(|(_, v)| String::from_utf8(v.clone()).ok());
+    request.log(gateway, query_id).await?;
     let client = &request.meta.client;
     let service = &request.meta.service;
     let request_hash = egov_xroad::hash::rest_request_hash(request.message, Some(request.body));

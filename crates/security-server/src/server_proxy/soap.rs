@@ -27,6 +27,7 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             format!("the request names security server {target}, this is {}", gateway.id),
         ));
     }
+    request.log(gateway, Some(header.id.clone())).await?;
     if let Some(answer) = meta::soap(gateway, request, &parsed)? {
         return Ok(answer);
     }

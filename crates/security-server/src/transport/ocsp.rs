@@ -45,7 +45,12 @@ impl OcspStapler {
         Self { auth_cert, sign_cert, current: Shared::new(None), http: CentralHttp::new() }
     }
 
-    /// The response to staple (base64 DER), shared with the batch signer.
+    /// This server's certificates, by usage (`auth`, `sign`).
+    pub fn certificates(&self) -> [(&'static str, &[u8]); 2] {
+        [("auth", &self.auth_cert), ("sign", &self.sign_cert)]
+    }
+
+    /// The OCSP response held now (base64 DER), shared with the signer.
     pub fn current(&self) -> Shared<Option<String>> {
         self.current.clone()
     }
