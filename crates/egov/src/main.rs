@@ -3,6 +3,7 @@
 
 mod ca;
 mod central;
+mod msglog;
 mod ss;
 
 /// mimalloc instead of the system allocator: the message path allocates and frees many
@@ -42,6 +43,8 @@ enum Command {
     Central(central::CentralArgs),
     /// The Certification Centre on its own: CA, register, OCSP responder, time-stamping.
     Ca(ca::CaArgs),
+    /// The message log offline: export, verify, rotate the key, archive, list reads.
+    Msglog(msglog::MsgLogArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
             Command::Ss { command } => ss::run(command, shutdown_signal()).await,
             Command::Central(args) => central::run(args, shutdown_signal()).await,
             Command::Ca(args) => ca::run(args, shutdown_signal()).await,
+            Command::Msglog(args) => msglog::run(args).await,
             Command::Bench { command: BenchCommand::Gateway(args) } => egov_bench::gateway(args).await,
         }
     });

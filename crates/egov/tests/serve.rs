@@ -232,7 +232,8 @@ fn separate_processes_exchange_through_egov_ss_serve() {
         let mut child = egov()
             .args(["ss", "serve", "--dir"])
             .arg(dir.path().join(name))
-            .args(["--client-listen", "127.0.0.1:0", "--peer-listen", peer, "--db", db])
+            .args(["--client-listen", "127.0.0.1:0", "--monitoring-listen", "127.0.0.1:0", "--peer-listen", peer])
+            .args(["--db", db])
             .env("EGOV_SS_PASSPHRASE", "agency-passphrase")
             .stdout(Stdio::piped())
             .spawn()
@@ -242,6 +243,10 @@ fn separate_processes_exchange_through_egov_ss_serve() {
         let url = line.split("information systems on ").nth(1).unwrap().split(',').next().unwrap().trim().to_owned();
         (Proc(child), url)
     };
+    for name in ["justice", "portal"] {
+        // time-stamp every second (the default is X-Road's 60 s)
+        std::fs::write(path(name).join("msglog.json"), r#"{"timestamp_interval_secs": 1}"#).unwrap();
+    }
     let (mut justice, _) = serve("justice", &servers[1].3, &justice_db);
     let (mut portal, portal_url) = serve("portal", &servers[0].3, &portal_db);
 
@@ -277,8 +282,132 @@ fn separate_processes_exchange_through_egov_ss_serve() {
     assert!(reply.contains("<pr:firstName>Günel</pr:firstName>"), "{reply}");
     assert!(reply.contains("requestHash"), "{reply}");
 
+    // 6. crash test (TT-2.2.2): load, `kill -9` both servers mid-flight, and every message a
+    //    client was answered for is in both logs, whose chains verify
+    let soap = |id: String| {
+        egov_xroad::soap::build_envelope(
+            &egov_xroad::soap::XRoadHeader {
+                client: "AZ/GOV/1400000001/portal".parse().unwrap(),
+                service: "AZ/GOV/1400000002/population-registry/getPersonByFin/v1".parse().unwrap(),
+                id,
+                user_id: None,
+                issue: None,
+                protocol_version: "4.0".into(),
+                security_server: None,
+                request_hash: None,
+            },
+            &format!(
+                "<p:getPersonByFin xmlns:p=\"{}\"><p:fin>9PLM4TR</p:fin></p:getPersonByFin>",
+                egov_demo::agencies::POPULATION_NS
+            ),
+        )
+    };
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let load = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let (acked, url, soap) = (acknowledged.clone(), portal_url.clone(), soap);
+            tasks.push(tokio::spawn(async move {
+                use http_body_util::BodyExt;
+                let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+                    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+                for i in 0.. {
+                    let id = format!("load-{t}-{i}");
+                    let req = hyper::Request::post(format!("{url}/"))
+                        .header("content-type", "text/xml; charset=utf-8")
+                        .body(http_body_util::Full::new(bytes::Bytes::from(soap(id.clone()))))
+                        .unwrap();
+                    let Ok(resp) = client.request(req).await else { return };
+                    let Ok(body) = resp.into_body().collect().await else { return };
+                    if String::from_utf8_lossy(&body.to_bytes()).contains("Günel") {
+                        acked.lock().unwrap().push(id);
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        tasks
+    });
+    let kill9 = |p: &mut Proc| {
+        assert!(Command::new("kill").args(["-KILL", &p.0.id().to_string()]).status().unwrap().success());
+        let _ = p.0.wait();
+    };
+    kill9(&mut portal);
+    kill9(&mut justice);
+    rt.block_on(async {
+        for t in load {
+            let _ = t.await;
+        }
+    });
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() > 20, "only {} exchanges under load", acknowledged.len());
+    for name in ["portal", "justice"] {
+        let server = egov_security_server::enrolment::ServerDir::new(&path(name), Some("agency-passphrase".into()));
+        rt.block_on(async {
+            let log = server.message_log().await.unwrap();
+            for id in &acknowledged {
+                let records = log.records_of_query(id).await.unwrap();
+                assert_eq!(records.len(), 2, "{name}: acknowledged message {id} has {} records", records.len());
+            }
+            log.database().close().await;
+        });
+    }
+    // restarted, the servers continue their chains; `egov msglog verify` checks them offline
+    let (mut justice, _) = serve("justice", &servers[1].3, &justice_db);
+    let (mut portal, portal_url) = serve("portal", &servers[0].3, &portal_db);
+    let reply = rt.block_on(async {
+        use http_body_util::BodyExt;
+        let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(hyper_util::client::legacy::connect::HttpConnector::new());
+        let req = hyper::Request::post(format!("{portal_url}/"))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(http_body_util::Full::new(bytes::Bytes::from(soap("after-restart".into()))))
+            .unwrap();
+        let resp = client.request(req).await.unwrap();
+        String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned()
+    });
+    assert!(reply.contains("Günel"), "{reply}");
     terminate(&mut portal);
     terminate(&mut justice);
+    for name in ["portal", "justice"] {
+        let said = run(&operator, &["msglog", "verify", "--dir", path(name).to_str().unwrap()]);
+        assert!(said.contains("database OK"), "{said}");
+    }
+    // one exchange exported and verified from the file alone (after its time-stamp)
+    let justice_dir = path("justice");
+    let exported = dir.path().join("proc-1.zip");
+    run(
+        &operator,
+        &[
+            "msglog",
+            "export",
+            "--dir",
+            justice_dir.to_str().unwrap(),
+            "--query-id",
+            "proc-1",
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+    );
+    let ca = dir.path().join("ca.pem");
+    let anchor: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("anchor.json")).unwrap()).unwrap();
+    std::fs::write(&ca, anchor["ca_certs_pem"][0].as_str().unwrap()).unwrap();
+    let said = run(&operator, &["msglog", "verify", exported.to_str().unwrap(), "--ca", ca.to_str().unwrap()]);
+    assert_eq!(said.matches(": OK").count(), 2, "{said}");
+    let reads = run(&operator, &["msglog", "reads", "--dir", justice_dir.to_str().unwrap()]);
+    assert!(reads.contains("export\tproc-1\tallowed"), "{reads}");
+    // an altered file is refused, naming what broke
+    let mut bytes = std::fs::read(&exported).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"Ganja\"" || w == b"G\xc3\xbcnel").unwrap_or(bytes.len() / 2);
+    bytes[at + 1] ^= 1;
+    std::fs::write(&exported, &bytes).unwrap();
+    let out = egov().args(["msglog", "verify"]).arg(&exported).args(["--ca", ca.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FAILED"), "{}", String::from_utf8_lossy(&out.stderr));
+
     terminate(&mut central_proc);
 }
 
