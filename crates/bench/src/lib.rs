@@ -52,6 +52,10 @@ pub struct GatewayBenchArgs {
     /// instead of a bare CA and an in-process directory.
     #[arg(long)]
     pub central: bool,
+    /// Run the security servers without their message logs (the log is on by default, as
+    /// in production: every message stored, group-committed, before it is released).
+    #[arg(long)]
+    pub no_msglog: bool,
 }
 
 /// Results of one phase.
@@ -74,7 +78,7 @@ pub async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.duration == 0 || args.rate == 0 {
         anyhow::bail!("--duration, --concurrency and --rate must be positive");
     }
-    let setup = Setup::start(args.central).await?;
+    let setup = Setup::start(args.central, !args.no_msglog).await?;
     let duration = Duration::from_secs(args.duration);
     let latency_duration = Duration::from_secs(args.duration.clamp(2, 10));
     let body = Bytes::from(setup.request.clone());
@@ -111,16 +115,17 @@ pub async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<()> {
             "p50_ms_at_rate": round(gateway_fixed.p50_ms), "p99_ms_at_rate": round(gateway_fixed.p99_ms),
             "baseline_p99_ms_at_rate": round(baseline_fixed.p99_ms),
             "p99_added_ms_at_rate": round(added),
-            "concurrency": args.concurrency, "duration_s": args.duration,
+            "concurrency": args.concurrency, "duration_s": args.duration, "msglog": !args.no_msglog,
             "request_bytes": body.len(),
         });
         println!("{out}");
     } else {
         println!(
-            "gateway benchmark: {} s per phase, {} concurrent clients, {}-byte SOAP request",
+            "gateway benchmark: {} s per phase, {} concurrent clients, {}-byte SOAP request, message log {}",
             args.duration,
             args.concurrency,
-            body.len()
+            body.len(),
+            if args.no_msglog { "off" } else { "on" }
         );
         println!("{:<44} {:>10} {:>9} {:>9} {:>7}", "path", "req/s", "p50 ms", "p99 ms", "errors");
         let row = |name: &str, r: &PhaseResult| {
@@ -156,7 +161,7 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start(central: bool) -> anyhow::Result<Self> {
+    async fn start(central: bool, msglog: bool) -> anyhow::Result<Self> {
         let (plain, plain_rx) = shutdown_pair();
         let stub = serve(plain_rx.clone(), |req| async move { echo(req).await }).await?;
         let proxy2 = start_proxy(stub, plain_rx.clone()).await?;
@@ -171,6 +176,9 @@ impl Setup {
             fed.limits = limits;
             fed
         };
+        if msglog {
+            fed.message_log = Some((dir.path().join("msglog"), Default::default()));
+        }
         fed.add(spec("consumer", "BENCH/GOV/1000000001", "client", "ss1")?, 0, 0).await?;
         fed.add(spec("provider", "BENCH/GOV/1000000002", "provider", "ss2")?, 0, 0).await?;
         let root = dir.path().to_owned();

@@ -205,9 +205,12 @@ pub fn write_zip(entries: &[(&str, Vec<u8>)]) -> Result<Vec<u8>, MsgLogError> {
     Ok(zip.finish().map_err(zip_err)?.into_inner())
 }
 
+/// The entries of a ZIP: (name, contents), in order.
+pub type ZipEntries = Vec<(String, Vec<u8>)>;
+
 /// Reads every entry of a ZIP (refusing oversized entries and duplicate names); the first
 /// entry's name is returned separately.
-pub fn read_zip(bytes: &[u8]) -> Result<(String, Vec<(String, Vec<u8>)>), String> {
+pub fn read_zip(bytes: &[u8]) -> Result<(String, ZipEntries), String> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a readable ZIP: {e}"))?;
     let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(zip.len());
     for i in 0..zip.len() {

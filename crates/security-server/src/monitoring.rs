@@ -34,16 +34,20 @@ fn json<T: serde::Serialize>(value: &T) -> Response<Body> {
     }
 }
 
-fn authorize<'a, B>(gateway: &'a Gateway, request: &Request<B>, role: Role) -> Result<&'a User, Response<Body>> {
+fn authorize<'a, B>(gateway: &'a Gateway, request: &Request<B>, role: Role) -> Result<&'a User, Denied> {
     let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    gateway.users.authorize(authorization, role).map_err(|d| match d {
+    gateway.users.authorize(authorization, role)
+}
+
+fn refusal(denied: Denied) -> Response<Body> {
+    match denied {
         Denied::Unauthenticated(m) => {
             let mut r = text(StatusCode::UNAUTHORIZED, &m);
             r.headers_mut().insert(header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
             r
         }
         Denied::Forbidden(m) => text(StatusCode::FORBIDDEN, &m),
-    })
+    }
 }
 
 fn query_params(request: &Request<Incoming>) -> BTreeMap<String, String> {
@@ -64,8 +68,8 @@ fn query_params(request: &Request<Incoming>) -> BTreeMap<String, String> {
 
 /// Routes one request on the monitoring listener.
 pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
-    if let Err(r) = authorize(gateway, &request, Role::Monitor) {
-        return r;
+    if let Err(d) = authorize(gateway, &request, Role::Monitor) {
+        return refusal(d);
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/monitoring/v1/health") => match health(gateway).await {
@@ -74,17 +78,19 @@ pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<B
         },
         (&Method::GET, "/monitoring/v1/operational") => {
             let params = query_params(&request);
-            let number = |name: &str, default: i64| -> Result<i64, Response<Body>> {
+            let number = |name: &str, default: i64| -> Result<i64, String> {
                 match params.get(name) {
                     None => Ok(default),
-                    Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                        text(StatusCode::BAD_REQUEST, &format!("{name} must be a non-negative integer, not {v:?}"))
-                    }),
+                    Some(v) => v
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n >= 0)
+                        .ok_or_else(|| format!("{name} must be a non-negative integer, not {v:?}")),
                 }
             };
             let (after, limit) = match (number("after", 0), number("limit", MAX_RECORDS)) {
                 (Ok(a), Ok(l)) => (a, l.clamp(1, MAX_RECORDS)),
-                (Err(r), _) | (_, Err(r)) => return r,
+                (Err(m), _) | (_, Err(m)) => return text(StatusCode::BAD_REQUEST, &m),
             };
             let Some(log) = &gateway.msglog else {
                 return text(StatusCode::SERVICE_UNAVAILABLE, "this server runs without a message log");
@@ -224,7 +230,8 @@ pub async fn asic(gateway: &Gateway, request: Request<Incoming>) -> Response<Bod
     };
     let reader = match authorize(gateway, &request, Role::ArchiveReader) {
         Ok(user) => user.name.clone(),
-        Err(r) => {
+        Err(d) => {
+            let r = refusal(d);
             let who = if r.status() == StatusCode::FORBIDDEN { "a token of another role" } else { "no valid token" };
             let _ = log.log_read(who, "asic", &target, &format!("refused: HTTP {}", r.status().as_u16())).await;
             return r;
