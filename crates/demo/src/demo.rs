@@ -8,7 +8,9 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+use egov_monitor::{ServerEntry, StationConfig};
 use egov_security_server::conf::Subject;
+use egov_security_server::server_files::MsgLogFile;
 use egov_xroad::{ClientId, ServiceId};
 use serde_json::json;
 
@@ -74,6 +76,7 @@ pub async fn run(options: DemoOptions, shutdown: impl Future<Output = ()>) -> an
     println!("{}", demo.summary);
     shutdown.await;
     println!("stopping the demo federation…");
+    demo.station.stop();
     demo.federation.stop().await;
     demo.agencies_shutdown.trigger();
     if scratch {
@@ -93,6 +96,7 @@ pub struct Demo {
     /// Human-readable summary.
     pub summary: String,
     agencies_shutdown: egov_security_server::http::ShutdownTrigger,
+    station: egov_monitor::RunningStation,
 }
 
 impl std::fmt::Debug for Demo {
@@ -109,6 +113,11 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
     // the operator first: Certification Centre and central server; then every agency's
     // security server comes in through registration (TT-4.1.2)
     let mut federation = Federation::with_central(INSTANCE, data_dir, Limits::default(), CONF_VALIDITY_SECS).await?;
+    // every server keeps a message log; time-stamps every 5 s so /asic answers soon
+    federation.message_log = Some((
+        data_dir.join("msglog"),
+        MsgLogFile { timestamp_interval_secs: Some(5), archive_interval_secs: Some(600), ..Default::default() },
+    ));
     for spec in participants()? {
         federation.add(spec, 0, 0).await?;
     }
@@ -142,6 +151,33 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
     }
     running.reload_conf().await?;
 
+    // the local monitoring station, watching every server through its monitoring listener
+    let station = egov_monitor::start(
+        StationConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: Some(egov_store::sqlite_url(&data_dir.join("monitor.db"))),
+            poll_interval_secs: 5,
+            certificate_warning_days: 30,
+            servers: running
+                .servers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let addr = running.running[i].0.monitoring_addr?;
+                    Some(ServerEntry {
+                        name: s.spec.name.clone(),
+                        url: format!("http://{addr}"),
+                        token: running.tokens.monitor.clone(),
+                    })
+                })
+                .collect(),
+            base_dir: data_dir.to_owned(),
+        },
+        None,
+    )
+    .await?;
+    let monitoring_url = format!("http://{}", station.addr);
+
     let servers: Vec<serde_json::Value> = running
         .servers
         .iter()
@@ -154,6 +190,8 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
                 "member_name": s.spec.member_name,
                 "client_url": running.client_url(i),
                 "peer_address": running.running[i].0.peer_addr.to_string(),
+                "monitoring_url": running.running[i].0.monitoring_addr.map(|a| format!("http://{a}")),
+                "asic_url": format!("{}/asic?queryId=QUERY_ID", running.client_url(i)),
             })
         })
         .collect();
@@ -183,6 +221,16 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
             "key_passphrase": crate::federation::DEMO_PASSPHRASE,
         },
         "security_servers": servers,
+        "monitoring": {
+            "url": monitoring_url,
+            "metrics_url": format!("{monitoring_url}/metrics"),
+            "usage_url": format!("{monitoring_url}/api/v1/usage?month=YYYY-MM&format=csv"),
+            "monitor_token": running.tokens.monitor,
+        },
+        "message_log": {
+            "archive_reader_token": running.tokens.archive_reader,
+            "how": "curl -H 'Authorization: Bearer TOKEN' 'CLIENT_URL/asic?queryId=QUERY_ID' -o q.zip; egov msglog verify q.zip --ca CA",
+        },
         "services": services,
         "information_systems": {
             "population_registry": format!("http://{is_addr}/population"),
@@ -212,12 +260,12 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
         ));
     }
     summary.push_str(&format!(
-        "\ninformation systems: population registry http://{is_addr}/population, social protection fund http://{is_addr}/sspf\n\
+        "\nmonitoring station: {monitoring_url} (metrics {monitoring_url}/metrics)\ninformation systems: population registry http://{is_addr}/population, social protection fund http://{is_addr}/sspf\n\
 \ntry:\n  curl -s -H 'X-Road-Client: AZ/GOV/1400000001/portal' '{}/r1/AZ/GOV/1400000003/insurance/payments/persons/5ZX7K2P/payments?year=2025'\n\
 \x20 curl -s '{}'\n\nwritten: {}\nCtrl-C stops the federation.",
         running.client_url(0),
         manifest["wsdl_url"].as_str().unwrap_or_default(),
         data_dir.join("demo.json").display()
     ));
-    Ok(Demo { federation: running, manifest, summary, agencies_shutdown })
+    Ok(Demo { federation: running, manifest, summary, agencies_shutdown, station })
 }

@@ -3,6 +3,7 @@
 
 mod ca;
 mod central;
+mod monitor;
 mod msglog;
 mod ss;
 
@@ -45,6 +46,8 @@ enum Command {
     Ca(ca::CaArgs),
     /// The message log offline: export, verify, rotate the key, archive, list reads.
     Msglog(msglog::MsgLogArgs),
+    /// The local monitoring station: usage and health of security servers, never contents.
+    Monitor(monitor::MonitorArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
             Command::Central(args) => central::run(args, shutdown_signal()).await,
             Command::Ca(args) => ca::run(args, shutdown_signal()).await,
             Command::Msglog(args) => msglog::run(args).await,
+            Command::Monitor(args) => monitor::run(args, shutdown_signal()).await,
             Command::Bench { command: BenchCommand::Gateway(args) } => egov_bench::gateway(args).await,
         }
     });

@@ -126,6 +126,29 @@ fn demo_serves_zeep_and_rest_and_stops_on_sigterm() {
     assert_eq!(status, 200);
     assert!(body.starts_with("BEGIN:VCALENDAR\r\n"), "{body}");
 
+    // the monitoring station (demo.json names it) sees the servers and the traffic above
+    let monitoring = &manifest["monitoring"];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, metrics) = http_get(monitoring["metrics_url"].as_str().unwrap(), &[]);
+        assert_eq!(status, 200);
+        let up = metrics.lines().filter(|l| l.starts_with("egov_server_up{") && l.ends_with(" 1")).count();
+        if up == servers.len() && metrics.contains("egov_requests_last_hour{") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the station did not see every server and the traffic: {metrics}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (status, page) = http_get(&format!("{}/?lang=en", monitoring["url"].as_str().unwrap()), &[]);
+    assert_eq!(status, 200);
+    assert!(page.contains("Monitoring station") && page.contains("ministry-of-justice"), "{page}");
+    // the message log: an archive reader's token opens /asic, the monitor's does not
+    let asic = format!("{}/asic?queryId=nothing-by-this-id", servers[1]["client_url"].as_str().unwrap());
+    let reader = format!("Bearer {}", manifest["message_log"]["archive_reader_token"].as_str().unwrap());
+    let monitor = format!("Bearer {}", monitoring["monitor_token"].as_str().unwrap());
+    assert_eq!(http_get(&asic, &[("Authorization", &reader)]).0, 404);
+    assert_eq!(http_get(&asic, &[("Authorization", &monitor)]).0, 403);
+
     // SIGTERM stops it cleanly
     let pid = demo.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
