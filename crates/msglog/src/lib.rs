@@ -25,7 +25,7 @@ pub mod verify;
 
 pub use error::MsgLogError;
 pub use keys::Keyring;
-pub use log::{LogStats, MIGRATIONS, MessageLog, ReadRecord};
+pub use log::{LogStats, MIGRATIONS, MessageLog, Pending, ReadRecord};
 pub use policy::{LogSettings, RetentionPolicy, ServicePolicy};
 pub use record::{Direction, Entry, Side};
 pub use timestamper::TimeStampAuthority;

@@ -146,6 +146,22 @@ pub struct RecordHeader {
 
 const RECORD_DOMAIN: &[u8] = b"egov-msglog-record-v1\0";
 
+/// Associated data of a record's ciphertext: its signed digest (unique per message: it
+/// covers the request id, nonce and time) and which side logged which direction — so a
+/// ciphertext moved to another record fails to decrypt. It does not include the sequence
+/// number, so contents can be encrypted by the exchange's own task, before the writer
+/// assigns the record its place (shared/DESIGN.md decision 5: no serial work that can run
+/// in parallel).
+pub fn contents_aad(transport_digest_b64: &str, side: Side, direction: Direction) -> Vec<u8> {
+    let mut v = b"egov-msglog-contents-v1\0".to_vec();
+    v.extend_from_slice(transport_digest_b64.as_bytes());
+    v.push(0);
+    v.extend_from_slice(side.as_str().as_bytes());
+    v.push(0);
+    v.extend_from_slice(direction.as_str().as_bytes());
+    v
+}
+
 impl RecordHeader {
     /// The record's hash: SHA-256 over a domain tag, the previous hash, and every field
     /// (integers big-endian, strings and digests with a 4-byte length) — so a changed,
@@ -177,12 +193,9 @@ impl RecordHeader {
         out
     }
 
-    /// Associated data binding a record's ciphertext to its place in the chain.
+    /// Associated data binding a record's ciphertext to the record (see [`contents_aad`]).
     pub fn aad(&self) -> Vec<u8> {
-        let mut v = b"egov-msglog-contents-v1\0".to_vec();
-        v.extend_from_slice(&self.seq.to_be_bytes());
-        v.extend_from_slice(self.transport_digest.as_bytes());
-        v
+        contents_aad(&self.transport_digest, self.side, self.direction)
     }
 }
 

@@ -178,13 +178,29 @@ impl Gateway {
         }
     }
 
-    /// Stores a signed message in the message log and waits until it is durable (TT-2.2.2);
-    /// a message that cannot be logged must not go on.
-    pub async fn log_message(&self, origin: Origin, entry: egov_msglog::Entry) -> Result<(), GatewayError> {
+    /// Hands a signed message to the message log without waiting for the disk; the caller
+    /// must [`Gateway::logged`] the result before releasing any answer that depends on it.
+    pub async fn submit_message(
+        &self,
+        origin: Origin,
+        entry: egov_msglog::Entry,
+    ) -> Result<Option<egov_msglog::Pending>, GatewayError> {
         match &self.msglog {
-            Some(log) => log.log(entry).await.map(|_| ()).map_err(|e| GatewayError::from_msglog(origin, e)),
-            None => Ok(()),
+            Some(log) => log.submit(entry).await.map(Some).map_err(|e| GatewayError::from_msglog(origin, e)),
+            None => Ok(None),
         }
+    }
+
+    /// Waits until every submitted message is durable (one group commit usually covers all).
+    pub async fn logged(
+        &self,
+        origin: Origin,
+        pending: impl IntoIterator<Item = Option<egov_msglog::Pending>>,
+    ) -> Result<(), GatewayError> {
+        for p in pending.into_iter().flatten() {
+            p.durable().await.map_err(|e| GatewayError::from_msglog(origin, e))?;
+        }
+        Ok(())
     }
 
     /// Refuses new traffic while the message log cannot accept it (time-stamping failed for
@@ -255,21 +271,10 @@ impl Gateway {
             self.signer.sign(digest).await.map_err(|e| GatewayError::Internal(format!("signing failed: {e}")))?;
         let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let encoded = message::encode(&meta_bytes, message, body, &signature);
-        self.log_message(
-            Origin::ClientProxy,
-            log_entry(
-                meta,
-                obs.message_id.clone(),
-                Direction::Request,
-                Side::Client,
-                &meta_bytes,
-                message,
-                body,
-                digest,
-                block,
-            ),
-        )
-        .await?;
+        // the request is logged in parallel with the exchange; the answer waits for both records
+        let request_entry =
+            log_entry(meta, obs.message_id.clone(), Direction::Request, Side::Client, &meta_bytes, message, body, digest, block);
+        let request_logged = self.submit_message(Origin::ClientProxy, request_entry).await?;
         let timeout = Duration::from_millis(dir.limits().service_timeout_ms) + self.timeouts.peer_margin;
         obs.request_out = Some(message::now_ms());
         let answer = self.pool.send(&peer, encoded, timeout).await;
@@ -325,8 +330,9 @@ impl Gateway {
             transport_digest: frames.digest(),
             signature: block,
         };
-        // the answer is released to the client only once it is logged
-        self.log_message(Origin::ClientProxy, entry).await?;
+        // the answer is released to the client only once it and its request are on disk
+        let response_logged = self.submit_message(Origin::ClientProxy, entry).await?;
+        self.logged(Origin::ClientProxy, [request_logged, response_logged]).await?;
         Ok(VerifiedResponse { meta: rmeta, message, body, signature: verified })
     }
 }

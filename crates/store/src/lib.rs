@@ -85,6 +85,9 @@ impl Database {
                     if backend == Backend::Sqlite {
                         sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        // a commit is durable only once the WAL is flushed: the message log
+                        // answers "logged" after its commit (TT-2.2.2)
+                        sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                     }
                     Ok(())

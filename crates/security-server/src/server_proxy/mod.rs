@@ -54,11 +54,12 @@ pub(crate) struct Accepted<'a> {
     pub signature: SignatureVerified,
     logged: AtomicBool,
     query_id: Mutex<Option<String>>,
+    pending: Mutex<Option<egov_msglog::Pending>>,
 }
 
 impl Accepted<'_> {
-    /// Stores the request in the message log (once) before it goes to the service
-    /// (TT-2.2.2); `query_id` is the client's message id.
+    /// Hands the request to the message log (once) before it goes to the service
+    /// (TT-2.2.2); the answer waits until it is on disk. `query_id` is the client's message id.
     pub(crate) async fn log(&self, gateway: &Gateway, query_id: Option<String>) -> Result<(), GatewayError> {
         if self.logged.swap(true, Ordering::SeqCst) {
             return Ok(());
@@ -77,7 +78,15 @@ impl Accepted<'_> {
             self.digest,
             self.block.clone(),
         );
-        gateway.log_message(Origin::ServerProxy, entry).await
+        let pending = gateway.submit_message(Origin::ServerProxy, entry).await?;
+        if let Ok(mut p) = self.pending.lock() {
+            *p = pending;
+        }
+        Ok(())
+    }
+
+    fn take_pending(&self) -> Option<egov_msglog::Pending> {
+        self.pending.lock().ok().and_then(|mut p| p.take())
     }
 
     fn query_id(&self) -> Option<String> {
@@ -211,6 +220,7 @@ async fn process(
         signature,
         logged: AtomicBool::new(false),
         query_id: Mutex::new(None),
+        pending: Mutex::new(None),
     };
     obs.request_out = Some(message::now_ms());
     let answer = match protocol {
@@ -254,7 +264,8 @@ async fn process(
         transport_digest: response_digest,
         signature: block,
     };
-    gateway.log_message(Origin::ServerProxy, entry).await?;
+    let response_logged = gateway.submit_message(Origin::ServerProxy, entry).await?;
+    gateway.logged(Origin::ServerProxy, [accepted.take_pending(), response_logged]).await?;
     Ok(response(
         StatusCode::OK,
         message::CONTENT_TYPE,
