@@ -272,8 +272,17 @@ impl Gateway {
         let signature = serde_json::to_vec(&block).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let encoded = message::encode(&meta_bytes, message, body, &signature);
         // the request is logged in parallel with the exchange; the answer waits for both records
-        let request_entry =
-            log_entry(meta, obs.message_id.clone(), Direction::Request, Side::Client, &meta_bytes, message, body, digest, block);
+        let request_entry = log_entry(
+            meta,
+            obs.message_id.clone(),
+            Direction::Request,
+            Side::Client,
+            &meta_bytes,
+            message,
+            body,
+            digest,
+            block,
+        );
         let request_logged = self.submit_message(Origin::ClientProxy, request_entry).await?;
         let timeout = Duration::from_millis(dir.limits().service_timeout_ms) + self.timeouts.peer_margin;
         obs.request_out = Some(message::now_ms());
