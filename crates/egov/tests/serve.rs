@@ -52,6 +52,20 @@ fn run(operator: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// POSTs a SOAP envelope to a security server's client side; the answer's text.
+async fn post_soap(url: &str, envelope: String) -> String {
+    use http_body_util::BodyExt;
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let req = hyper::Request::post(format!("{url}/"))
+        .header("content-type", "text/xml; charset=utf-8")
+        .body(http_body_util::Full::new(bytes::Bytes::from(envelope)))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned()
+}
+
 fn free_port() -> String {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
 }
@@ -267,18 +281,7 @@ fn separate_processes_exchange_through_egov_ss_serve() {
             egov_demo::agencies::POPULATION_NS
         ),
     );
-    let reply = rt.block_on(async {
-        use http_body_util::BodyExt;
-        let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(hyper_util::client::legacy::connect::HttpConnector::new());
-        let req = hyper::Request::post(format!("{portal_url}/"))
-            .header("content-type", "text/xml; charset=utf-8")
-            .body(http_body_util::Full::new(bytes::Bytes::from(envelope)))
-            .unwrap();
-        let resp = client.request(req).await.unwrap();
-        String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned()
-    });
+    let reply = rt.block_on(post_soap(&portal_url, envelope));
     assert!(reply.contains("<pr:firstName>Günel</pr:firstName>"), "{reply}");
     assert!(reply.contains("requestHash"), "{reply}");
 
@@ -356,18 +359,7 @@ fn separate_processes_exchange_through_egov_ss_serve() {
     // restarted, the servers continue their chains; `egov msglog verify` checks them offline
     let (mut justice, _) = serve("justice", &servers[1].3, &justice_db);
     let (mut portal, portal_url) = serve("portal", &servers[0].3, &portal_db);
-    let reply = rt.block_on(async {
-        use http_body_util::BodyExt;
-        let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(hyper_util::client::legacy::connect::HttpConnector::new());
-        let req = hyper::Request::post(format!("{portal_url}/"))
-            .header("content-type", "text/xml; charset=utf-8")
-            .body(http_body_util::Full::new(bytes::Bytes::from(soap("after-restart".into()))))
-            .unwrap();
-        let resp = client.request(req).await.unwrap();
-        String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned()
-    });
+    let reply = rt.block_on(post_soap(&portal_url, soap("after-restart".into())));
     assert!(reply.contains("Günel"), "{reply}");
     terminate(&mut portal);
     terminate(&mut justice);

@@ -35,21 +35,10 @@ use crate::stored::{Contents, StoredRecord, TimeStampBatch};
 pub const MIMETYPE: &str = "application/vnd.etsi.asic-e+zip";
 /// Largest entry read from a container (a message within TT-5.2 limits, with room).
 const MAX_ENTRY_BYTES: u64 = 256 * 1024 * 1024;
-const TRANSPORT_DOMAIN: &[u8] = b"egov-transport-v1\0";
 const DATA_REFS: [&str; 3] = ["/transport-meta.json", "/message.xml", "/attachment1"];
 
-/// The transport digest of a message's frames (docs/transport.md).
-pub fn transport_digest(meta: &[u8], message: &[u8], body: &[u8]) -> [u8; 32] {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(TRANSPORT_DOMAIN);
-    for frame in [meta, message, body] {
-        ctx.update(&(frame.len() as u64).to_be_bytes());
-        ctx.update(frame);
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
-}
+/// The transport digest of a message's frames (docs/transport.md §8).
+pub use egov_pki::batch::message_digest as transport_digest;
 
 /// `META-INF/egov-record.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

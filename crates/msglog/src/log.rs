@@ -278,12 +278,7 @@ impl MessageLog {
             .bind(limit)
             .fetch_all(self.inner.db.pool())
             .await?;
-        rows.iter()
-            .map(|r| {
-                serde_json::from_str(r.try_get::<&str, _>(0)?)
-                    .map_err(|e| MsgLogError::Broken(format!("stored operational record: {e}")))
-            })
-            .collect()
+        operational_records(&rows)
     }
 
     /// Operational records stored at or after `since_ms`.
@@ -292,12 +287,7 @@ impl MessageLog {
             .bind(since_ms)
             .fetch_all(self.inner.db.pool())
             .await?;
-        rows.iter()
-            .map(|r| {
-                serde_json::from_str(r.try_get::<&str, _>(0)?)
-                    .map_err(|e| MsgLogError::Broken(format!("stored operational record: {e}")))
-            })
-            .collect()
+        operational_records(&rows)
     }
 
     /// Number of records, and of those not yet time-stamped.
@@ -308,6 +298,15 @@ impl MessageLog {
             .await?;
         Ok((all, unstamped))
     }
+}
+
+fn operational_records(rows: &[sqlx::any::AnyRow]) -> Result<Vec<OperationalRecord>, MsgLogError> {
+    rows.iter()
+        .map(|r| {
+            serde_json::from_str(r.try_get::<&str, _>(0)?)
+                .map_err(|e| MsgLogError::Broken(format!("stored operational record: {e}")))
+        })
+        .collect()
 }
 
 /// One read of the log.

@@ -22,6 +22,24 @@ fn sha256(parts: &[&[u8]]) -> Digest {
     out
 }
 
+/// Domain tag of a transport message digest.
+const MESSAGE_DOMAIN: &[u8] = b"egov-transport-v1\0";
+
+/// The digest a security server signs for one message (docs/transport.md §8): SHA-256 over
+/// the domain tag followed by the metadata, message and body frames, each preceded by its
+/// length (8 bytes, big-endian) — one pass, unambiguous. The leaves of the batch tree.
+pub fn message_digest(meta: &[u8], message: &[u8], body: &[u8]) -> Digest {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(MESSAGE_DOMAIN);
+    for frame in [meta, message, body] {
+        ctx.update(&(frame.len() as u64).to_be_bytes());
+        ctx.update(frame);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
 /// Hash of a leaf (a message digest).
 pub fn leaf_hash(message_digest: &[u8]) -> Digest {
     sha256(&[&[0x00], message_digest])

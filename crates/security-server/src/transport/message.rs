@@ -15,7 +15,6 @@ pub const CONTENT_TYPE: &str = "application/vnd.egov.transport.v1";
 /// Content type of a fault raised by the provider's security server.
 pub const FAULT_CONTENT_TYPE: &str = "application/vnd.egov.fault+json";
 const MAGIC: &[u8; 4] = b"EGT1";
-const DOMAIN: &[u8] = b"egov-transport-v1\0";
 /// Largest metadata or signature frame accepted.
 const MAX_SMALL_FRAME: usize = 64 * 1024;
 
@@ -108,18 +107,9 @@ impl Frames<'_> {
     }
 }
 
-/// The signed digest of a message's frames: SHA-256 over the domain tag followed by each
-/// frame preceded by its length (8 bytes, big-endian) — one pass, unambiguous.
+/// The signed digest of a message's frames (egov_pki::batch::message_digest).
 pub fn digest(meta: &[u8], message: &[u8], body: &[u8]) -> [u8; 32] {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(DOMAIN);
-    for frame in [meta, message, body] {
-        ctx.update(&(frame.len() as u64).to_be_bytes());
-        ctx.update(frame);
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
+    egov_pki::batch::message_digest(meta, message, body)
 }
 
 /// Writes the four frames.
