@@ -33,7 +33,6 @@ const MAX_GROUP: usize = 1024;
 
 enum Job {
     Message(Box<PreparedRecord>, oneshot::Sender<Result<i64, MsgLogError>>),
-    Operational(Box<OperationalRecord>),
 }
 
 /// A message handed to the writer, not yet known to be durable: await [`Pending::durable`]
@@ -57,6 +56,9 @@ pub(crate) struct Inner {
     pub(crate) settings: LogSettings,
     queue: mpsc::Sender<Job>,
     queued: AtomicU64,
+    /// Operational records, written in batches about twice a second (not evidence: they
+    /// need not be durable before an answer, and batching keeps them off the writer).
+    op_queue: mpsc::Sender<OperationalRecord>,
     /// Time of the oldest record without a time-stamp (ms), 0 when none.
     pub(crate) oldest_unstamped_ms: AtomicI64,
     /// Why the last time-stamping attempt failed, if it did.
@@ -67,6 +69,8 @@ pub(crate) struct Inner {
     /// `signatures.xml` (it names the batch root, not the message), so under load most
     /// records skip formatting and hashing it.
     last_signature: Mutex<Option<(SignatureKey, String)>>,
+    /// Hashes of the certificates and OCSP responses already in `signature_part`.
+    known_parts: Mutex<std::collections::HashSet<String>>,
 }
 
 /// What determines a `signatures.xml`: the batch root, the signature value (which covers the
@@ -133,18 +137,23 @@ impl MessageLog {
             .fetch_one(db.pool())
             .await?;
         let (queue, rx) = mpsc::channel(8192);
+        let (op_queue, op_rx) = mpsc::channel(100_000);
         let inner = Arc::new(Inner {
             db,
             keys: RwLock::new(Arc::new(keys)),
             settings,
             queue,
             queued: AtomicU64::new(0),
+            op_queue,
             oldest_unstamped_ms: AtomicI64::new(oldest.unwrap_or(0)),
             last_ts_error: Mutex::new(None),
             timestamping: std::sync::atomic::AtomicBool::new(false),
             last_signature: Mutex::new(None),
+            known_parts: Mutex::new(std::collections::HashSet::new()),
         });
+        let op_id = head.op_id;
         tokio::spawn(writer(inner.clone(), rx, head));
+        tokio::spawn(operational_writer(inner.clone(), op_rx, op_id));
         Ok(Self { inner })
     }
 
@@ -220,9 +229,7 @@ impl MessageLog {
     /// Stores an operational monitoring record (no wait: metadata is not evidence). Its
     /// `record_id` is assigned by the writer.
     pub fn record_operational(&self, record: OperationalRecord) {
-        if self.inner.queue.try_send(Job::Operational(Box::new(record))).is_ok() {
-            self.inner.queued.fetch_add(1, Ordering::Relaxed);
-        } else {
+        if self.inner.op_queue.try_send(record).is_err() {
             tracing::warn!("message log queue full: operational monitoring record dropped");
         }
     }
@@ -341,6 +348,9 @@ struct PreparedRecord {
     header: RecordHeader,
     hash: String,
     signature: String,
+    /// (SHA-256, base64 data) of the certificate and the OCSP response.
+    certificate: (String, String),
+    ocsp: Option<(String, String)>,
     key_id: String,
     nonce: String,
     ciphertext: String,
@@ -386,11 +396,18 @@ fn prepare(inner: &Inner, entry: &Entry) -> Result<PreparedRecord, MsgLogError> 
     let keys = inner.keys.read().map(|k| k.clone()).unwrap_or_else(|p| p.into_inner().clone());
     let (key_id, nonce, ciphertext) =
         keys.seal(&header.aad(), &frame_contents(&entry.meta, &entry.message, &entry.body))?;
-    let signature = serde_json::to_string(&entry.signature).map_err(|e| MsgLogError::Invalid(e.to_string()))?;
+    // certificate and OCSP response are stored once each, by hash (they repeat in every record)
+    let part = |data: &str| (b64(&egov_pki::xades::sha256(data.as_bytes())), data.to_owned());
+    let certificate = part(&entry.signature.certificate);
+    let ocsp = entry.signature.ocsp.as_deref().map(part);
+    let bare = egov_pki::xades::SignatureBlock { certificate: String::new(), ocsp: None, ..entry.signature.clone() };
+    let signature = serde_json::to_string(&bare).map_err(|e| MsgLogError::Invalid(e.to_string()))?;
     Ok(PreparedRecord {
         header,
         hash: String::new(),
         signature,
+        certificate,
+        ocsp,
         key_id,
         nonce: b64(&nonce),
         ciphertext: b64(&ciphertext),
@@ -422,11 +439,34 @@ async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>, mut head: Head) 
             Err(ref e) => tracing::error!(error = %e, "message log write failed; the messages were refused"),
         }
         let mut results = results.into_iter();
-        for job in jobs.drain(..) {
-            if let Job::Message(_, reply) = job {
-                let r = results.next().unwrap_or(Err(MsgLogError::Stopped));
-                let _ = reply.send(r.map(|(seq, _)| seq));
+        for Job::Message(_, reply) in jobs.drain(..) {
+            let r = results.next().unwrap_or(Err(MsgLogError::Stopped));
+            let _ = reply.send(r.map(|(seq, _)| seq));
+        }
+    }
+}
+
+/// Writes operational records in batches: what arrives within half a second goes in one
+/// transaction. A failed batch is dropped with a warning (monitoring data, not evidence).
+async fn operational_writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<OperationalRecord>, mut op_id: i64) {
+    while let Some(first) = rx.recv().await {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut batch = vec![first];
+        while batch.len() < 50_000 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
             }
+        }
+        let time_ms = now_ms();
+        for r in &mut batch {
+            op_id += 1;
+            r.record_id = op_id;
+            r.monitoring_data_ts = time_ms / 1000;
+        }
+        if let Err(e) = insert(&inner, &[], &batch, time_ms).await {
+            op_id -= batch.len() as i64;
+            tracing::warn!(error = %e, records = batch.len(), "operational monitoring records not stored");
         }
     }
 }
@@ -441,7 +481,6 @@ async fn write_group(
     let time_ms = now_ms();
     let mut next = head.clone();
     let mut results: Vec<Result<(i64, i64), MsgLogError>> = Vec::new();
-    let mut ops = Vec::new();
     for job in jobs.iter_mut() {
         match job {
             Job::Message(record, _) => {
@@ -454,23 +493,15 @@ async fn write_group(
                 next.hash.clone_from(&record.hash);
                 results.push(Ok((next.seq, time_ms)));
             }
-            Job::Operational(record) => {
-                next.op_id += 1;
-                let mut record = (**record).clone();
-                record.record_id = next.op_id;
-                record.monitoring_data_ts = time_ms / 1000;
-                ops.push(record);
-            }
         }
     }
     let rows: Vec<&PreparedRecord> = jobs
         .iter()
-        .filter_map(|j| match j {
-            Job::Message(r, _) => Some(&**r),
-            Job::Operational(_) => None,
+        .map(|j| match j {
+            Job::Message(r, _) => &**r,
         })
         .collect();
-    match insert(inner, &rows, &ops, time_ms).await {
+    match insert(inner, &rows, &[], time_ms).await {
         Ok(()) => (Ok(next), results),
         Err(e) => {
             let text = e.to_string();
@@ -517,12 +548,31 @@ async fn insert(
         return Ok(());
     }
     let mut tx = inner.db.begin_write().await.map_err(MsgLogError::from_write)?;
+    let mut parts: Vec<&(String, String)> = Vec::new();
+    {
+        let known = inner.known_parts.lock().map_err(|_| MsgLogError::Stopped)?;
+        for r in rows {
+            for p in std::iter::once(&r.certificate).chain(r.ocsp.as_ref()) {
+                if !known.contains(&p.0) && !parts.iter().any(|q| q.0 == p.0) {
+                    parts.push(p);
+                }
+            }
+        }
+    }
+    for (hash, data) in &parts {
+        sqlx::query("INSERT INTO signature_part (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING")
+            .bind(hash.as_str())
+            .bind(data.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(MsgLogError::from_write)?;
+    }
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = multi_row_insert(
             "INSERT INTO log_record (seq, time_ms, request_id, query_id, side, direction, client, service, protocol, \
-             transport_digest, signature, signature_xml_sha256, key_id, nonce, ciphertext, prev_hash, record_hash, \
-             archive, retention_days) VALUES ",
-            19,
+             transport_digest, signature, cert_ref, ocsp_ref, signature_xml_sha256, key_id, nonce, ciphertext, \
+             prev_hash, record_hash, archive, retention_days) VALUES ",
+            21,
             chunk.len(),
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -540,6 +590,8 @@ async fn insert(
                 .bind(h.protocol.as_str())
                 .bind(h.transport_digest.as_str())
                 .bind(r.signature.as_str())
+                .bind(r.certificate.0.as_str())
+                .bind(r.ocsp.as_ref().map(|o| o.0.as_str()))
                 .bind(h.signature_xml_sha256.as_str())
                 .bind(r.key_id.as_str())
                 .bind(r.nonce.as_str())
@@ -563,5 +615,12 @@ async fn insert(
         }
         q.execute(&mut *tx).await.map_err(MsgLogError::from_write)?;
     }
-    tx.commit().await.map_err(MsgLogError::from_write)
+    tx.commit().await.map_err(MsgLogError::from_write)?;
+    if let Ok(mut known) = inner.known_parts.lock() {
+        if known.len() > 10_000 {
+            known.clear(); // bounded: staples change every refresh
+        }
+        known.extend(parts.iter().map(|p| p.0.clone()));
+    }
+    Ok(())
 }

@@ -46,9 +46,11 @@ pub struct Contents {
 /// The columns [`from_row`] reads, in its order (a macro so queries stay static strings).
 macro_rules! columns {
     () => {
-        "seq, time_ms, request_id, query_id, side, direction, client, service, protocol, \
-    transport_digest, signature, signature_xml_sha256, key_id, nonce, ciphertext, prev_hash, record_hash, archive, \
-    retention_days, ts_batch, archived"
+        "r.seq, r.time_ms, r.request_id, r.query_id, r.side, r.direction, r.client, r.service, r.protocol, \
+    r.transport_digest, r.signature, r.signature_xml_sha256, r.key_id, r.nonce, r.ciphertext, r.prev_hash, \
+    r.record_hash, r.archive, r.retention_days, r.ts_batch, r.archived, c.data, o.data \
+    FROM log_record r LEFT JOIN signature_part c ON c.sha256 = r.cert_ref \
+    LEFT JOIN signature_part o ON o.sha256 = r.ocsp_ref"
     };
 }
 
@@ -65,8 +67,11 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<StoredRecord, MsgLogError> {
         "response" => Direction::Response,
         other => return Err(broken(format!("unknown direction {other:?}"))),
     };
-    let signature: SignatureBlock = serde_json::from_str(r.try_get::<&str, _>(10)?)
+    let mut signature: SignatureBlock = serde_json::from_str(r.try_get::<&str, _>(10)?)
         .map_err(|e| broken(format!("stored signature is not readable: {e}")))?;
+    signature.certificate =
+        r.try_get::<Option<String>, _>(21)?.ok_or_else(|| broken("its certificate is missing".into()))?;
+    signature.ocsp = r.try_get(22)?;
     Ok(StoredRecord {
         header: RecordHeader {
             seq,
@@ -136,7 +141,7 @@ pub struct TimeStampBatch {
 impl MessageLog {
     /// The record `seq`.
     pub async fn record(&self, seq: i64) -> Result<StoredRecord, MsgLogError> {
-        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM log_record WHERE seq = $1"))
+        let row = sqlx::query(concat!("SELECT ", columns!(), " WHERE r.seq = $1"))
             .bind(seq)
             .fetch_optional(self.inner.db.pool())
             .await?
@@ -146,7 +151,7 @@ impl MessageLog {
 
     /// Records whose query id is `query_id`, in sequence order.
     pub async fn records_of_query(&self, query_id: &str) -> Result<Vec<StoredRecord>, MsgLogError> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM log_record WHERE query_id = $1 ORDER BY seq"))
+        let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE r.query_id = $1 ORDER BY r.seq"))
             .bind(query_id)
             .fetch_all(self.inner.db.pool())
             .await?;
@@ -155,12 +160,11 @@ impl MessageLog {
 
     /// Up to `limit` records from `first_seq` on.
     pub async fn records_from(&self, first_seq: i64, limit: i64) -> Result<Vec<StoredRecord>, MsgLogError> {
-        let rows =
-            sqlx::query(concat!("SELECT ", columns!(), " FROM log_record WHERE seq >= $1 ORDER BY seq LIMIT $2"))
-                .bind(first_seq)
-                .bind(limit)
-                .fetch_all(self.inner.db.pool())
-                .await?;
+        let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE r.seq >= $1 ORDER BY r.seq LIMIT $2"))
+            .bind(first_seq)
+            .bind(limit)
+            .fetch_all(self.inner.db.pool())
+            .await?;
         rows.iter().map(from_row).collect()
     }
 

@@ -11,7 +11,9 @@ CREATE TABLE log_record (
     service              TEXT NOT NULL,
     protocol             TEXT NOT NULL,         -- soap | rest
     transport_digest     TEXT NOT NULL,         -- what the signature covers
-    signature            TEXT NOT NULL,         -- signature block (JSON)
+    signature            TEXT NOT NULL,         -- signature block (JSON) without certificate and OCSP response
+    cert_ref             TEXT NOT NULL,         -- SHA-256 of the signing certificate (signature_part)
+    ocsp_ref             TEXT,                  -- SHA-256 of the stapled OCSP response (signature_part)
     signature_xml_sha256 TEXT NOT NULL,         -- leaf of the time-stamp hash tree
     key_id               TEXT NOT NULL,         -- participant key that encrypted the contents
     nonce                TEXT NOT NULL,
@@ -25,6 +27,12 @@ CREATE TABLE log_record (
 );
 CREATE INDEX log_record_query ON log_record (query_id);
 CREATE INDEX log_record_batch ON log_record (ts_batch, seq);
+
+-- certificates and OCSP responses, stored once: the same ones sign thousands of records
+CREATE TABLE signature_part (
+    sha256 TEXT PRIMARY KEY,
+    data   TEXT NOT NULL                        -- base64, as in the signature block
+);
 
 CREATE TABLE ts_batch (
     id       INTEGER PRIMARY KEY,
