@@ -55,15 +55,27 @@ pub struct RunningStation {
 }
 
 impl RunningStation {
-    /// Stops polling and serving.
+    /// Stops polling and serving (the database pool closes when the last handle goes).
     pub fn stop(self) {
-        for t in self.tasks {
+        for t in &self.tasks {
             t.abort();
         }
     }
+
+    /// Stops polling and serving, waits for the tasks to end and closes the database.
+    pub async fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.state.db.close().await;
+    }
 }
 
-/// Opens the database, starts one poller per security server and the web listener.
+/// Opens the database, starts one poller per security server and the web listener (on
+/// `listener` when given, else on the configuration's `listen`).
 pub async fn start(
     config: StationConfig,
     listener: Option<tokio::net::TcpListener>,
@@ -71,6 +83,7 @@ pub async fn start(
     config.validate()?;
     let db = store::open(&config.database_url()).await?;
     let state = Arc::new(poller::StationState::new(config.clone(), db));
+    state.load().await?;
     let listener = match listener {
         Some(l) => l,
         None => tokio::net::TcpListener::bind(config.listen)
@@ -85,6 +98,6 @@ pub async fn start(
             tracing::error!(error = %e, "monitoring station listener stopped");
         }
     }));
-    tracing::info!(%addr, "monitoring station started");
+    tracing::info!(%addr, servers = config.servers.len(), "monitoring station started");
     Ok(RunningStation { addr, state, tasks })
 }
