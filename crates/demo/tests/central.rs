@@ -9,56 +9,21 @@
 use std::time::Duration;
 
 use egov_central::api::client::path_segment;
-use egov_demo::agencies;
-use egov_demo::federation::{Federation, ParticipantSpec, RunningFederation};
+use egov_demo::federation::RunningFederation;
 use egov_globalconf::Limits;
-use egov_security_server::conf::Subject;
-use egov_xroad::{ClientId, ServiceId};
 use serde_json::{Value, json};
 
-const CONSUMER: usize = 0;
-const PROVIDER: usize = 1;
+mod common;
 
-fn spec(name: &str, member: &str, server: &str, subsystem: &str) -> ParticipantSpec {
-    ParticipantSpec {
-        name: name.into(),
-        member: member.parse().unwrap(),
-        member_name: format!("Agency {name}"),
-        subsystems: vec![subsystem.into()],
-        server_code: server.into(),
-    }
-}
+use common::{CONSUMER, PROVIDER, Setup};
 
-struct Setup {
-    fed: RunningFederation,
-    _data: tempfile::TempDir,
-    _agencies: egov_security_server::http::ShutdownTrigger,
-}
-
-/// A consumer (AZ/GOV/1400000011/portal) and a provider (AZ/GOV/1400000012/insurance with
-/// the Social Protection Fund's REST payments service), both registered through the central
-/// server; `validity_secs` is the life of each configuration generation.
+/// The shared federation (tests/common), without message logs.
 async fn setup(validity_secs: i64) -> Setup {
     setup_with(validity_secs, Limits { conf_refresh_secs: 1, ..Limits::default() }).await
 }
 
 async fn setup_with(validity_secs: i64, limits: Limits) -> Setup {
-    let data = tempfile::tempdir().unwrap();
-    let (trigger, rx) = egov_security_server::http::shutdown_pair();
-    let is_addr = agencies::start(rx).await.unwrap();
-    let mut fed = Federation::with_central("AZ", data.path(), limits, validity_secs).await.unwrap();
-    fed.add(spec("consumer", "AZ/GOV/1400000011", "ss-c", "portal"), 0, 0).await.unwrap();
-    fed.add(spec("provider", "AZ/GOV/1400000012", "ss-p", "insurance"), 0, 0).await.unwrap();
-    let root = data.path().to_owned();
-    let fed = fed.start(move |s| egov_store::sqlite_url(&root.join(format!("{}.db", s.spec.name)))).await.unwrap();
-    let payments: ServiceId = "AZ/GOV/1400000012/insurance/payments".parse().unwrap();
-    let store = fed.store(PROVIDER);
-    store.add_rest_service(&payments, &format!("http://{is_addr}/sspf"), None).await.unwrap();
-    store.add_endpoint(&payments, "GET", "/persons/*/payments").await.unwrap();
-    let portal: ClientId = "AZ/GOV/1400000011/portal".parse().unwrap();
-    store.grant(&payments, &Subject::Client(portal), "GET", "/persons/*/payments").await.unwrap();
-    fed.reload_conf().await.unwrap();
-    Setup { fed, _data: data, _agencies: trigger }
+    common::setup_federation(validity_secs, limits, None).await
 }
 
 /// A REST call from the consumer's information system: (status, X-Road fault code or "").

@@ -8,55 +8,22 @@
 
 use std::time::Duration;
 
-use egov_demo::agencies;
-use egov_demo::federation::{Federation, ParticipantSpec, RunningFederation};
+use egov_demo::federation::RunningFederation;
 use egov_globalconf::Limits;
-use egov_security_server::conf::Subject;
 use egov_security_server::server_files::MsgLogFile;
-use egov_xroad::{ClientId, ServiceId};
 use serde_json::Value;
 
-const CONSUMER: usize = 0;
-const PROVIDER: usize = 1;
+mod common;
 
-fn spec(name: &str, member: &str, server: &str, subsystem: &str) -> ParticipantSpec {
-    ParticipantSpec {
-        name: name.into(),
-        member: member.parse().unwrap(),
-        member_name: format!("Agency {name}"),
-        subsystems: vec![subsystem.into()],
-        server_code: server.into(),
-    }
-}
+use common::{CONSUMER, PROVIDER, Setup};
 
-struct Setup {
-    fed: RunningFederation,
-    data: tempfile::TempDir,
-    _agencies: egov_security_server::http::ShutdownTrigger,
-}
-
+/// The shared federation (tests/common), every server with a message log time-stamped every
+/// second and refusing traffic after `grace_secs` without time-stamps.
 async fn setup(grace_secs: i64) -> Setup {
-    let data = tempfile::tempdir().unwrap();
-    let (trigger, rx) = egov_security_server::http::shutdown_pair();
-    let is_addr = agencies::start(rx).await.unwrap();
     let limits = Limits { conf_refresh_secs: 1, ..Limits::default() };
-    let mut fed = Federation::with_central("AZ", data.path(), limits, 3600).await.unwrap();
-    fed.message_log = Some((
-        data.path().join("msglog"),
-        MsgLogFile { timestamp_interval_secs: Some(1), timestamp_grace_secs: Some(grace_secs), ..Default::default() },
-    ));
-    fed.add(spec("consumer", "AZ/GOV/1400000011", "ss-c", "portal"), 0, 0).await.unwrap();
-    fed.add(spec("provider", "AZ/GOV/1400000012", "ss-p", "insurance"), 0, 0).await.unwrap();
-    let root = data.path().to_owned();
-    let fed = fed.start(move |s| egov_store::sqlite_url(&root.join(format!("{}.db", s.spec.name)))).await.unwrap();
-    let payments: ServiceId = "AZ/GOV/1400000012/insurance/payments".parse().unwrap();
-    let store = fed.store(PROVIDER);
-    store.add_rest_service(&payments, &format!("http://{is_addr}/sspf"), None).await.unwrap();
-    store.add_endpoint(&payments, "GET", "/persons/*/payments").await.unwrap();
-    let portal: ClientId = "AZ/GOV/1400000011/portal".parse().unwrap();
-    store.grant(&payments, &Subject::Client(portal), "GET", "/persons/*/payments").await.unwrap();
-    fed.reload_conf().await.unwrap();
-    Setup { fed, data, _agencies: trigger }
+    let file =
+        MsgLogFile { timestamp_interval_secs: Some(1), timestamp_grace_secs: Some(grace_secs), ..Default::default() };
+    common::setup_federation(3600, limits, Some(file)).await
 }
 
 async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, http::HeaderMap, bytes::Bytes) {

@@ -113,7 +113,17 @@ impl ServerDir {
         std::fs::read_to_string(&path).map_err(|source| EnrolmentError::Io { path: path.display().to_string(), source })
     }
 
-    fn write(&self, name: &str, content: &str) -> Result<(), EnrolmentError> {
+    /// The file `name`, or `None` when it does not exist.
+    pub(crate) fn read_optional(&self, name: &str) -> Result<Option<String>, EnrolmentError> {
+        match std::fs::read_to_string(self.file(name)) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(EnrolmentError::Io { path: self.file(name).display().to_string(), source }),
+        }
+    }
+
+    /// Writes `name` atomically (a temporary file renamed over it), readable by the owner only.
+    pub(crate) fn write(&self, name: &str, content: &str) -> Result<(), EnrolmentError> {
         let path = self.file(name);
         let err = |source| EnrolmentError::Io { path: path.display().to_string(), source };
         let tmp = path.with_extension("tmp");

@@ -14,7 +14,7 @@ use http::{Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 
 use crate::gateway::Gateway;
-use crate::http::{Body, response};
+use crate::http::{Body, query_param, response};
 use crate::transport::message::now_ms;
 use crate::users::{Denied, Role, User};
 
@@ -50,22 +50,6 @@ fn refusal(denied: Denied) -> Response<Body> {
     }
 }
 
-fn query_params(request: &Request<Incoming>) -> BTreeMap<String, String> {
-    request
-        .uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let decode =
-                |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
 /// Routes one request on the monitoring listener.
 pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     if let Err(d) = authorize(gateway, &request, Role::Monitor) {
@@ -77,9 +61,9 @@ pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<B
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &e),
         },
         (&Method::GET, "/monitoring/v1/operational") => {
-            let params = query_params(&request);
+            let query = request.uri().query();
             let number = |name: &str, default: i64| -> Result<i64, String> {
-                match params.get(name) {
+                match query_param(query, name) {
                     None => Ok(default),
                     Some(v) => v
                         .parse::<i64>()
@@ -223,8 +207,8 @@ async fn service_events(log: &egov_msglog::MessageLog, now: i64) -> Result<Vec<S
 /// `GET /asic?queryId=…` (UG-SIGDOC §2): the containers of one exchange, as `queryId.zip`
 /// or, with `unique`, the one container. Flags `requestOnly` and `responseOnly` filter.
 pub async fn asic(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
-    let params = query_params(&request);
-    let target = params.get("queryId").cloned().unwrap_or_default();
+    let query = request.uri().query();
+    let target = query_param(query, "queryId").unwrap_or_default();
     let Some(log) = &gateway.msglog else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "this server runs without a message log");
     };
@@ -237,7 +221,7 @@ pub async fn asic(gateway: &Gateway, request: Request<Incoming>) -> Response<Bod
             return r;
         }
     };
-    let outcome = asic_answer(log, &params, &target).await;
+    let outcome = asic_answer(log, query, &target).await;
     let note = match &outcome {
         Ok(_) => "allowed".to_owned(),
         Err((status, m)) => format!("HTTP {}: {m}", status.as_u16()),
@@ -263,11 +247,11 @@ pub async fn asic(gateway: &Gateway, request: Request<Incoming>) -> Response<Bod
 
 type AsicAnswer = Result<(String, &'static str, Bytes), (StatusCode, String)>;
 
-async fn asic_answer(log: &egov_msglog::MessageLog, params: &BTreeMap<String, String>, query_id: &str) -> AsicAnswer {
+async fn asic_answer(log: &egov_msglog::MessageLog, query: Option<&str>, query_id: &str) -> AsicAnswer {
     if query_id.is_empty() {
         return Err((StatusCode::BAD_REQUEST, "the parameter queryId is required".into()));
     }
-    let flag = |name: &str| params.get(name).is_some_and(|v| v.is_empty() || v == "true");
+    let flag = |name: &str| query_param(query, name).is_some_and(|v| v.is_empty() || v == "true");
     let mut containers = log.containers_of_query(query_id).await.map_err(|e| match e {
         egov_msglog::MsgLogError::NotFound(m) => (StatusCode::NOT_FOUND, m),
         other => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),

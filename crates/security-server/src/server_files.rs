@@ -81,12 +81,7 @@ impl ServerDir {
 
     /// `msglog.json`, or defaults.
     pub fn msglog_file(&self) -> Result<MsgLogFile, EnrolmentError> {
-        let path = self.file(SETTINGS_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MsgLogFile::default()),
-            Err(source) => Err(EnrolmentError::Io { path: path.display().to_string(), source }),
-        }
+        self.read_json_or_default(SETTINGS_FILE)
     }
 
     /// The message log's settings and database URL.
@@ -110,6 +105,16 @@ impl ServerDir {
         Ok((s, url))
     }
 
+    /// The JSON file `name`, or the type's default when the file does not exist.
+    fn read_json_or_default<T: Default + serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, EnrolmentError> {
+        match self.read_optional(name)? {
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", self.file(name).display())))
+            }
+            None => Ok(T::default()),
+        }
+    }
+
     /// Where archive files go.
     pub fn archive_dir(&self) -> PathBuf {
         self.file("archive")
@@ -124,20 +129,11 @@ impl ServerDir {
 
     /// The token holders (none when the file is absent).
     pub fn users(&self) -> Result<Users, EnrolmentError> {
-        let path = self.file(USERS_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Users::default()),
-            Err(source) => Err(EnrolmentError::Io { path: path.display().to_string(), source }),
-        }
+        self.read_json_or_default(USERS_FILE)
     }
 
     /// Saves the token holders.
     pub fn save_users(&self, users: &Users) -> Result<(), EnrolmentError> {
-        let path = self.file(USERS_FILE);
-        let json = serde_json::to_string_pretty(users).map_err(invalid)?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, json).map_err(|source| EnrolmentError::Io { path: tmp.display().to_string(), source })?;
-        std::fs::rename(&tmp, &path).map_err(|source| EnrolmentError::Io { path: path.display().to_string(), source })
+        self.write(USERS_FILE, &serde_json::to_string_pretty(users).map_err(invalid)?)
     }
 }

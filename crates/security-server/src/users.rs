@@ -68,7 +68,7 @@ pub enum Denied {
 }
 
 fn sha256_hex(token: &str) -> String {
-    egov_pki::xades::sha256(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    egov_globalconf::hash_hex(&egov_pki::xades::sha256(token.as_bytes()))
 }
 
 impl Users {
@@ -82,7 +82,7 @@ impl Users {
         }
         let mut raw = [0u8; 32];
         aws_lc_rs::rand::fill(&mut raw).map_err(|_| "no randomness for a token".to_owned())?;
-        let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let token = egov_globalconf::hash_hex(&raw);
         self.users.push(User { name: name.to_owned(), role, token_sha256: sha256_hex(&token) });
         Ok(token)
     }
