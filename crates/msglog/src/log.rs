@@ -143,9 +143,7 @@ pub(crate) fn unb64(text: &str, what: &str) -> Result<Vec<u8>, MsgLogError> {
     STANDARD.decode(text).map_err(|e| MsgLogError::Broken(format!("{what} is not base64: {e}")))
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+pub(crate) use egov_pki::unix_now_ms as now_ms;
 
 impl MessageLog {
     /// Opens the log in the database at `url` (creating its tables), resumes the chain

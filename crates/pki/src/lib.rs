@@ -39,6 +39,11 @@ pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Current time as milliseconds since the Unix epoch (message timestamps, log records).
+pub fn unix_now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 /// SHA-256 of a certificate's DER bytes: how a registered authentication certificate is
 /// named in the federation directory (as X-Road's `authCertHash`).
 pub fn cert_sha256(der: &[u8]) -> [u8; 32] {

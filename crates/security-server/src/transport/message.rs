@@ -159,7 +159,7 @@ pub fn new_nonce() -> String {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    egov_pki::unix_now_ms()
 }
 
 #[cfg(test)]
