@@ -19,6 +19,7 @@ pub mod keys;
 mod log;
 pub mod policy;
 pub mod record;
+pub mod segment;
 pub mod stored;
 pub mod timestamper;
 pub mod verify;

@@ -82,6 +82,10 @@ pub struct LogSettings {
     pub timestamp_grace_secs: i64,
     /// Where archive files go.
     pub archive_dir: PathBuf,
+    /// Where segment files go (a subdirectory per database, named by its log id).
+    pub segment_dir: PathBuf,
+    /// Size at which a new segment file is started.
+    pub segment_max_bytes: u64,
     /// How often records are moved into archive files.
     pub archive_interval: Duration,
     /// Largest archive file (X-Road: 32 MiB).
@@ -95,14 +99,16 @@ pub struct LogSettings {
 }
 
 impl LogSettings {
-    /// Defaults with archives in `archive_dir`.
-    pub fn new(archive_dir: PathBuf) -> Self {
+    /// Defaults with archives in `archive_dir` and segments in `segment_dir`.
+    pub fn new(archive_dir: PathBuf, segment_dir: PathBuf) -> Self {
         Self {
             policy: RetentionPolicy::default(),
             timestamp_interval: Duration::from_secs(60),
             timestamp_batch: 10_000,
             timestamp_grace_secs: 14_400,
             archive_dir,
+            segment_dir,
+            segment_max_bytes: 64 * 1024 * 1024,
             archive_interval: Duration::from_secs(6 * 3600),
             archive_max_bytes: 32 * 1024 * 1024,
             db_retention_days: 30,

@@ -9,7 +9,8 @@ use sqlx::any::AnyRow;
 use crate::MsgLogError;
 use crate::keys::Keyring;
 use crate::log::{MessageLog, unb64};
-use crate::record::{Direction, RecordHeader, Side, unframe_contents};
+use crate::record::{RecordHeader, unframe_contents};
+use crate::segment::{Frame, FramePosition};
 
 /// A record as stored.
 #[derive(Debug, Clone)]
@@ -22,10 +23,10 @@ pub struct StoredRecord {
     pub signature: SignatureBlock,
     /// Key that encrypted the contents.
     pub key_id: String,
-    /// AES-GCM nonce (base64).
-    pub nonce: String,
-    /// Encrypted contents (base64).
-    pub ciphertext: String,
+    /// AES-GCM nonce.
+    pub nonce: Vec<u8>,
+    /// Encrypted contents.
+    pub ciphertext: Vec<u8>,
     /// The time-stamp batch covering it.
     pub ts_batch: Option<i64>,
     /// Whether it is in an archive file.
@@ -43,60 +44,131 @@ pub struct Contents {
     pub body: Bytes,
 }
 
-/// The columns [`from_row`] reads, in its order (a macro so queries stay static strings).
+/// The index columns [`IndexRow::from_row`] reads, in its order (a macro so queries stay
+/// static strings).
 macro_rules! columns {
     () => {
-        "r.seq, r.time_ms, r.request_id, r.query_id, r.side, r.direction, r.client, r.service, r.protocol, \
-    r.transport_digest, r.signature, r.signature_xml_sha256, r.key_id, r.nonce, r.ciphertext, r.prev_hash, \
-    r.record_hash, r.archive, r.retention_days, r.ts_batch, r.archived, c.data, o.data \
-    FROM log_record r LEFT JOIN signature_part c ON c.sha256 = r.cert_ref \
-    LEFT JOIN signature_part o ON o.sha256 = r.ocsp_ref"
+        "seq, time_ms, query_id, signature_xml_sha256, record_hash, archive, retention_days, segment, \
+         frame_offset, frame_len, ts_batch, archived FROM log_record"
     };
 }
 
-pub(crate) fn from_row(r: &AnyRow) -> Result<StoredRecord, MsgLogError> {
-    let seq: i64 = r.try_get(0)?;
-    let broken = |m: String| MsgLogError::Broken(format!("record {seq}: {m}"));
-    let side = match r.try_get::<&str, _>(4)? {
-        "client" => Side::Client,
-        "provider" => Side::Provider,
-        other => return Err(broken(format!("unknown side {other:?}"))),
-    };
-    let direction = match r.try_get::<&str, _>(5)? {
-        "request" => Direction::Request,
-        "response" => Direction::Response,
-        other => return Err(broken(format!("unknown direction {other:?}"))),
-    };
-    let mut signature: SignatureBlock = serde_json::from_str(r.try_get::<&str, _>(10)?)
-        .map_err(|e| broken(format!("stored signature is not readable: {e}")))?;
-    signature.certificate =
-        r.try_get::<Option<String>, _>(21)?.ok_or_else(|| broken("its certificate is missing".into()))?;
-    signature.ocsp = r.try_get(22)?;
-    Ok(StoredRecord {
-        header: RecordHeader {
-            seq,
+/// A record's row in the database: what queries need, and where its frame is.
+struct IndexRow {
+    seq: i64,
+    time_ms: i64,
+    query_id: Option<String>,
+    signature_xml_sha256: String,
+    record_hash: String,
+    archive: bool,
+    retention_days: i64,
+    at: FramePosition,
+    ts_batch: Option<i64>,
+    archived: bool,
+}
+
+impl IndexRow {
+    fn from_row(r: &AnyRow) -> Result<Self, MsgLogError> {
+        Ok(Self {
+            seq: r.try_get(0)?,
             time_ms: r.try_get(1)?,
-            request_id: r.try_get(2)?,
-            query_id: r.try_get(3)?,
-            side,
-            direction,
-            client: r.try_get(6)?,
-            service: r.try_get(7)?,
-            protocol: r.try_get(8)?,
-            transport_digest: r.try_get(9)?,
-            signature_xml_sha256: r.try_get(11)?,
-            prev_hash: r.try_get(15)?,
-            archive: r.try_get::<i64, _>(17)? != 0,
-            retention_days: r.try_get(18)?,
-        },
-        signature,
-        key_id: r.try_get(12)?,
-        nonce: r.try_get(13)?,
-        ciphertext: r.try_get(14)?,
-        record_hash: r.try_get(16)?,
-        ts_batch: r.try_get(19)?,
-        archived: r.try_get::<i64, _>(20)? != 0,
-    })
+            query_id: r.try_get(2)?,
+            signature_xml_sha256: r.try_get(3)?,
+            record_hash: r.try_get(4)?,
+            archive: r.try_get::<i64, _>(5)? != 0,
+            retention_days: r.try_get(6)?,
+            at: FramePosition { segment: r.try_get(7)?, offset: r.try_get(8)?, len: r.try_get(9)? },
+            ts_batch: r.try_get(10)?,
+            archived: r.try_get::<i64, _>(11)? != 0,
+        })
+    }
+
+    /// The index must say what the frame says: a difference is a changed database (or a
+    /// frame put in another's place), named by its field.
+    fn check(&self, frame: &Frame) -> Result<(), MsgLogError> {
+        let h = &frame.meta.header;
+        let differs = if h.seq != self.seq {
+            Some(format!("its index points at the frame of record {}", h.seq))
+        } else if h.time_ms != self.time_ms {
+            Some("time".into())
+        } else if h.query_id != self.query_id {
+            Some("query id".into())
+        } else if h.signature_xml_sha256 != self.signature_xml_sha256 {
+            Some("signature hash".into())
+        } else if frame.meta.record_hash != self.record_hash {
+            Some("record hash".into())
+        } else if h.archive != self.archive || h.retention_days != self.retention_days {
+            Some("retention".into())
+        } else {
+            None
+        };
+        match differs {
+            None => Ok(()),
+            Some(field) => Err(MsgLogError::Broken(format!(
+                "record {}: altered: the database and the segment file disagree ({field})",
+                self.seq
+            ))),
+        }
+    }
+}
+
+impl MessageLog {
+    /// Reads the frames of `rows` from the segment files and joins each with its index row
+    /// and its certificate and OCSP response.
+    async fn assemble(&self, rows: &[AnyRow]) -> Result<Vec<StoredRecord>, MsgLogError> {
+        let index: Vec<IndexRow> = rows.iter().map(IndexRow::from_row).collect::<Result<_, _>>()?;
+        if index.is_empty() {
+            return Ok(Vec::new());
+        }
+        let positions: Vec<FramePosition> = index.iter().map(|i| i.at).collect();
+        let dir = self.inner.segment_dir.clone();
+        let frames = tokio::task::spawn_blocking(move || crate::segment::read_frames(&dir, &positions))
+            .await
+            .map_err(|_| MsgLogError::Stopped)??;
+        let mut out = Vec::with_capacity(index.len());
+        for (row, frame) in index.into_iter().zip(frames) {
+            row.check(&frame)?;
+            let seq = row.seq;
+            let broken = |m: String| MsgLogError::Broken(format!("record {seq}: {m}"));
+            let mut signature: SignatureBlock = serde_json::from_str(&frame.meta.signature)
+                .map_err(|e| broken(format!("stored signature is not readable: {e}")))?;
+            signature.certificate =
+                self.signature_part(&frame.meta.cert_ref).await?.ok_or_else(|| broken("its certificate is missing".into()))?;
+            signature.ocsp = match &frame.meta.ocsp_ref {
+                Some(r) => Some(self.signature_part(r).await?.ok_or_else(|| broken("its OCSP response is missing".into()))?),
+                None => None,
+            };
+            out.push(StoredRecord {
+                header: frame.meta.header,
+                record_hash: frame.meta.record_hash,
+                signature,
+                key_id: frame.meta.key_id,
+                nonce: frame.nonce,
+                ciphertext: frame.ciphertext,
+                ts_batch: row.ts_batch,
+                archived: row.archived,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A stored certificate or OCSP response by its hash (cached: a few repeat in every record).
+    async fn signature_part(&self, sha256: &str) -> Result<Option<String>, MsgLogError> {
+        if let Some(data) = self.inner.read_parts.lock().ok().and_then(|c| c.get(sha256).cloned()) {
+            return Ok(Some(data));
+        }
+        let data: Option<String> = sqlx::query_scalar("SELECT data FROM signature_part WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(self.inner.db.pool())
+            .await?;
+        if let (Some(d), Ok(mut cache)) = (&data, self.inner.read_parts.lock()) {
+            if cache.len() > 1000 {
+                cache.clear();
+            }
+            cache.insert(sha256.to_owned(), d.clone());
+        }
+        Ok(data)
+    }
 }
 
 impl StoredRecord {
@@ -113,9 +185,9 @@ impl StoredRecord {
         let plain = keys
             .open(
                 &self.key_id,
-                &unb64(&self.nonce, "nonce")?,
+                &self.nonce,
                 &self.header.aad(),
-                &unb64(&self.ciphertext, "contents")?,
+                &self.ciphertext,
             )
             .map_err(|e| MsgLogError::Crypto(format!("record {seq}: {e}")))?;
         let (meta, message, body) = unframe_contents(&plain)
@@ -141,31 +213,31 @@ pub struct TimeStampBatch {
 impl MessageLog {
     /// The record `seq`.
     pub async fn record(&self, seq: i64) -> Result<StoredRecord, MsgLogError> {
-        let row = sqlx::query(concat!("SELECT ", columns!(), " WHERE r.seq = $1"))
+        let row = sqlx::query(concat!("SELECT ", columns!(), " WHERE seq = $1"))
             .bind(seq)
             .fetch_optional(self.inner.db.pool())
             .await?
             .ok_or_else(|| MsgLogError::NotFound(format!("no message log record {seq}")))?;
-        from_row(&row)
+        self.assemble(std::slice::from_ref(&row)).await?.pop().ok_or(MsgLogError::Stopped)
     }
 
     /// Records whose query id is `query_id`, in sequence order.
     pub async fn records_of_query(&self, query_id: &str) -> Result<Vec<StoredRecord>, MsgLogError> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE r.query_id = $1 ORDER BY r.seq"))
+        let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE query_id = $1 ORDER BY seq"))
             .bind(query_id)
             .fetch_all(self.inner.db.pool())
             .await?;
-        rows.iter().map(from_row).collect()
+        self.assemble(&rows).await
     }
 
     /// Up to `limit` records from `first_seq` on.
     pub async fn records_from(&self, first_seq: i64, limit: i64) -> Result<Vec<StoredRecord>, MsgLogError> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE r.seq >= $1 ORDER BY r.seq LIMIT $2"))
+        let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE seq >= $1 ORDER BY seq LIMIT $2"))
             .bind(first_seq)
             .bind(limit)
             .fetch_all(self.inner.db.pool())
             .await?;
-        rows.iter().map(from_row).collect()
+        self.assemble(&rows).await
     }
 
     /// The time-stamp batch `id` with its leaves.

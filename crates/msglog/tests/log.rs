@@ -8,6 +8,7 @@ mod fixture;
 
 use std::sync::atomic::Ordering;
 
+use egov_msglog::segment::{Frame, FramePosition};
 use egov_msglog::verify::verify_container;
 use egov_msglog::{MessageLog, MsgLogError};
 use fixture::World;
@@ -53,9 +54,11 @@ async fn logs_stamps_exports_and_verifies(url: &str, world: &World) -> MessageLo
 async fn sqlite_logs_stamps_exports_and_verifies_and_stores_no_plaintext() {
     let world = World::new().await;
     let path = world.dir.path().join("log.db");
-    logs_stamps_exports_and_verifies(&egov_store::sqlite_url(&path), &world).await;
-    // TT-6.3: the database file (and its WAL) holds no message contents
-    for file in [path.clone(), path.with_extension("db-wal")] {
+    let log = logs_stamps_exports_and_verifies(&egov_store::sqlite_url(&path), &world).await;
+    // TT-6.3: the database file, its WAL and the segment files hold no message contents
+    let segments = std::fs::read_dir(log.segment_dir()).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
+    assert!(!segments.is_empty());
+    for file in [path.clone(), path.with_extension("db-wal")].into_iter().chain(segments) {
         if let Ok(bytes) = std::fs::read(&file) {
             assert!(!bytes.windows(13).any(|w| w == b"personal data"), "{} holds plaintext", file.display());
         }
@@ -108,18 +111,34 @@ async fn tampering_is_found_and_named() {
     let pool = log.database().pool();
     log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
 
-    // a field changed in the database
-    sqlx::query("UPDATE log_record SET client = 'AZ/GOV/666/evil' WHERE seq = 4").execute(pool).await.unwrap();
+    // a field changed in the database index
+    sqlx::query("UPDATE log_record SET query_id = 'other' WHERE seq = 4").execute(pool).await.unwrap();
     let e = log.verify_database(None, &world.cas).await.unwrap_err().to_string();
-    assert!(e.contains("record 4") && e.contains("altered"), "{e}");
-    sqlx::query("UPDATE log_record SET client = $1 WHERE seq = 4").bind(fixture::CLIENT).execute(pool).await.unwrap();
+    assert!(e.contains("record 4") && e.contains("altered") && e.contains("query id"), "{e}");
+    sqlx::query("UPDATE log_record SET query_id = 'q3' WHERE seq = 4").execute(pool).await.unwrap();
     log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
 
+    // a field changed in the record itself, by someone who rewrote the frame with a valid checksum
+    let original = forge_frame(&log, 4, |f| f.meta.header.client = "AZ/GOV/666/evil".into()).await;
+    let e = log.verify_database(None, &world.cas).await.unwrap_err().to_string();
+    assert!(e.contains("record 4") && e.contains("altered"), "{e}");
+    point_index(&log, 4, original).await;
+    log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
+
+    // a damaged byte in a segment file (bad disk block): the frame's checksum names the place
+    let at = position(&log, 5).await;
+    let path = egov_msglog::segment::segment_path(log.segment_dir(), at.segment);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[at.offset as usize + 20] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = log.verify_database(None, &world.cas).await.unwrap_err().to_string();
+    assert!(e.contains("checksum") && e.contains(&format!("offset {}", at.offset)), "{e}");
+    bytes[at.offset as usize + 20] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+
     // contents swapped between records: the AEAD binding refuses them
-    sqlx::query("UPDATE log_record SET ciphertext = (SELECT ciphertext FROM log_record WHERE seq = 2), nonce = (SELECT nonce FROM log_record WHERE seq = 2) WHERE seq = 3")
-        .execute(pool)
-        .await
-        .unwrap();
+    let second = egov_msglog::segment::read_frames(log.segment_dir(), &[position(&log, 2).await]).unwrap().remove(0);
+    forge_frame(&log, 3, |f| (f.nonce, f.ciphertext) = (second.nonce, second.ciphertext)).await;
     let e = log.verify_database(Some(&log.keys()), &world.cas).await.unwrap_err().to_string();
     assert!(e.contains("record 3") && e.contains("altered"), "{e}");
 
@@ -138,6 +157,42 @@ async fn tampering_is_found_and_named() {
     sqlx::query("UPDATE ts_batch SET token = $1").bind(base64_encode(&token)).execute(pool).await.unwrap();
     let e = log.verify_database(None, &world.cas).await.unwrap_err().to_string();
     assert!(e.contains("time-stamp batch 1"), "{e}");
+}
+
+async fn position(log: &MessageLog, seq: i64) -> FramePosition {
+    let (segment, offset, len): (i64, i64, i64) =
+        sqlx::query_as("SELECT segment, frame_offset, frame_len FROM log_record WHERE seq = $1")
+            .bind(seq)
+            .fetch_one(log.database().pool())
+            .await
+            .unwrap();
+    FramePosition { segment, offset, len }
+}
+
+async fn point_index(log: &MessageLog, seq: i64, at: FramePosition) {
+    sqlx::query("UPDATE log_record SET segment = $1, frame_offset = $2, frame_len = $3 WHERE seq = $4")
+        .bind(at.segment)
+        .bind(at.offset)
+        .bind(at.len)
+        .bind(seq)
+        .execute(log.database().pool())
+        .await
+        .unwrap();
+}
+
+/// Rewrites record `seq`'s frame with `change` applied — re-encoded with a valid checksum, as
+/// someone who knows the format would — into a segment file of its own, and points the
+/// index at it; returns where the original frame is.
+async fn forge_frame(log: &MessageLog, seq: i64, change: impl FnOnce(&mut Frame)) -> FramePosition {
+    let original = position(log, seq).await;
+    let mut frame = egov_msglog::segment::read_frames(log.segment_dir(), &[original]).unwrap().remove(0);
+    change(&mut frame);
+    let mut bytes = Vec::new();
+    let len = frame.encode(&mut bytes).unwrap();
+    let forged = FramePosition { segment: 900 + seq, offset: 0, len: len as i64 };
+    std::fs::write(egov_msglog::segment::segment_path(log.segment_dir(), forged.segment), &bytes).unwrap();
+    point_index(log, seq, forged).await;
+    original
 }
 
 fn base64_encode(b: &[u8]) -> String {
@@ -296,17 +351,26 @@ async fn a_full_database_refuses_new_messages_and_keeps_acknowledged_ones() {
         held.push(c);
     }
     drop(held);
-    let big = {
-        let mut e = world.entry(99, "big");
-        e.message = bytes::Bytes::from(vec![b'z'; 2_000_000]);
-        e
+    // the next write that needs a new page fails; every message before it was acknowledged
+    let mut acknowledged = 5;
+    let refused = loop {
+        match log.log(world.entry(100 + acknowledged, "more")).await {
+            Ok(_) => acknowledged += 1,
+            Err(e) => break e,
+        }
+        assert!(acknowledged < 10_000, "the database never filled up");
     };
-    let e = log.log(big).await.unwrap_err();
-    assert!(matches!(e, MsgLogError::Full(_)), "{e}");
-    assert!(e.to_string().contains("nothing was logged"), "{e}");
+    assert!(matches!(refused, MsgLogError::Full(_)), "{refused}");
+    assert!(refused.to_string().contains("nothing was logged"), "{refused}");
     log.timestamp_once(world.tsa.as_ref()).await.ok();
     let report = log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
-    assert_eq!(report.records, 5, "acknowledged messages are intact");
+    assert_eq!(report.records, acknowledged as u64, "acknowledged messages are intact");
+    // the refused message's frame was cut off the segment: a restart does not index it
+    let url = egov_store::sqlite_url(&world.dir.path().join("log.db"));
+    log.database().close().await;
+    drop(log);
+    let log = world.open(&url, world.keys()).await;
+    assert_eq!(log.counts().await.unwrap().0, acknowledged as i64);
 }
 
 #[tokio::test]
@@ -337,6 +401,37 @@ async fn reopening_continues_the_chain() {
     let log = world.open(&url, Keyring::from_sealed_json(&sealed, "p").unwrap()).await;
     assert_eq!(log.log(world.entry(5, "z")).await.unwrap(), 4);
     log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
+
+    // a crash after the segment was flushed but before the index rows were committed (the
+    // rows removed here), and a write cut off half-way at the end of the segment: at the next
+    // start the flushed records are indexed again and the torn bytes moved aside
+    sqlx::query("DELETE FROM log_record WHERE seq >= 3").execute(log.database().pool()).await.unwrap();
+    let last = position(&log, 2).await;
+    let path = egov_msglog::segment::segment_path(log.segment_dir(), last.segment);
+    let whole = std::fs::read(&path).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&whole[..100]);
+    std::fs::write(&path, &torn).unwrap();
+    log.database().close().await;
+    drop(log);
+    let log = world.open(&url, Keyring::from_sealed_json(&sealed, "p").unwrap()).await;
+    assert_eq!(log.counts().await.unwrap().0, 4, "records 3 and 4 indexed from the segment");
+    assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn tail is cut off");
+    let aside = std::fs::read_dir(log.segment_dir()).unwrap().filter(|e| {
+        e.as_ref().unwrap().file_name().to_string_lossy().contains(".torn-")
+    });
+    assert_eq!(aside.count(), 1, "and kept aside for inspection");
+    assert_eq!(log.log(world.entry(6, "y")).await.unwrap(), 5);
+    let report = log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
+    assert_eq!((report.first_seq, report.last_seq, report.contents_checked), (1, 5, 5));
+
+    // a database whose segments are gone is refused at start, not silently continued
+    log.database().close().await;
+    let dir = log.segment_dir().to_owned();
+    drop(log);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let e = MessageLog::open(&url, Keyring::from_sealed_json(&sealed, "p").unwrap(), world.settings()).await.unwrap_err();
+    assert!(e.to_string().contains("segment"), "{e}");
 }
 
 use egov_msglog::Keyring;

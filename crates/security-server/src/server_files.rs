@@ -24,6 +24,10 @@ pub const USERS_FILE: &str = "users.json";
 pub struct MsgLogFile {
     /// Database URL (`sqlite://…` or `postgres://…`); default `msglog.db` in the directory.
     pub database: Option<String>,
+    /// Directory of the log's segment files (the records themselves; the database indexes
+    /// them); default `msglog-segments` in the directory. Keep it on a local disk with the
+    /// same backups as the database.
+    pub segment_dir: Option<std::path::PathBuf>,
     /// Retention per service.
     #[serde(default)]
     pub retention: RetentionPolicy,
@@ -87,7 +91,8 @@ impl ServerDir {
     /// The message log's settings and database URL.
     pub fn msglog_settings(&self) -> Result<(LogSettings, String), EnrolmentError> {
         let file = self.msglog_file()?;
-        let mut s = LogSettings::new(self.archive_dir());
+        let segments = file.segment_dir.clone().unwrap_or_else(|| self.file("msglog-segments"));
+        let mut s = LogSettings::new(self.archive_dir(), segments);
         s.policy = file.retention;
         let secs = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_secs);
         s.timestamp_interval = secs(file.timestamp_interval_secs, s.timestamp_interval);

@@ -1,32 +1,30 @@
--- The message log (TT-2.2.2, TT-3.8.4, TT-6.3): one row per message that passed this
--- security server, in chain order. Binary values are base64 text (same SQL on both engines).
+-- The message log (TT-2.2.2, TT-3.8.4, TT-6.3): one index row per message that passed this
+-- security server, in chain order. The records themselves (hashed fields, signature,
+-- encrypted contents) are frames in segment files beside the database (src/segment.rs);
+-- these columns repeat what queries, time-stamping, archiving and cleaning need, and every
+-- read checks them against the frame. Binary values are base64 text.
 CREATE TABLE log_record (
     seq                  BIGINT PRIMARY KEY,   -- position in the hash chain, from 1
     time_ms              BIGINT NOT NULL,
-    request_id           TEXT NOT NULL,         -- X-Road-Request-Id shared by both servers
     query_id             TEXT,                  -- the client's message id (SOAP id / X-Road-Id)
-    side                 TEXT NOT NULL,         -- client | provider
-    direction            TEXT NOT NULL,         -- request | response
-    client               TEXT NOT NULL,
-    service              TEXT NOT NULL,
-    protocol             TEXT NOT NULL,         -- soap | rest
-    transport_digest     TEXT NOT NULL,         -- what the signature covers
-    signature            TEXT NOT NULL,         -- signature block (JSON) without certificate and OCSP response
-    cert_ref             TEXT NOT NULL,         -- SHA-256 of the signing certificate (signature_part)
-    ocsp_ref             TEXT,                  -- SHA-256 of the stapled OCSP response (signature_part)
     signature_xml_sha256 TEXT NOT NULL,         -- leaf of the time-stamp hash tree
-    key_id               TEXT NOT NULL,         -- participant key that encrypted the contents
-    nonce                TEXT NOT NULL,
-    ciphertext           TEXT NOT NULL,         -- AES-256-GCM of metadata, message and body
-    prev_hash            TEXT NOT NULL,
     record_hash          TEXT NOT NULL,
     archive              BIGINT NOT NULL,      -- 1: goes to the archive
     retention_days       BIGINT NOT NULL,
+    segment              BIGINT NOT NULL,      -- segment file number
+    frame_offset         BIGINT NOT NULL,      -- where the record's frame starts in it
+    frame_len            BIGINT NOT NULL,
     ts_batch             BIGINT,               -- time-stamp that covers it
     archived             BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX log_record_query ON log_record (query_id);
 CREATE INDEX log_record_batch ON log_record (ts_batch, seq);
+
+-- the id naming this database's directory of segment files
+CREATE TABLE segment_store (
+    id     BIGINT PRIMARY KEY CHECK (id = 1),
+    log_id TEXT NOT NULL
+);
 
 -- certificates and OCSP responses, stored once: the same ones sign thousands of records
 CREATE TABLE signature_part (
