@@ -1,7 +1,8 @@
 //! Removes what has outlived its retention (TT-3.8.4): database records once archived and
 //! older than `db_retention_days` (or, for services not archived, older than their own
 //! retention), whole time-stamp batches at a time so every remaining record keeps its
-//! proof; archive files whose every record has expired; operational monitoring records.
+//! proof; segment files no record refers to any more; archive files whose every record has
+//! expired; operational monitoring records.
 //! The last record always stays, so the chain continues across restarts.
 
 use sqlx::Row;
@@ -18,6 +19,8 @@ pub struct CleanReport {
     pub records: u64,
     /// Archive files removed.
     pub archive_files: u64,
+    /// Segment files removed (no record left in them).
+    pub segment_files: u64,
     /// Operational monitoring records removed.
     pub operational: u64,
 }
@@ -47,6 +50,7 @@ impl MessageLog {
             tx.commit().await?;
             report.records += n.rows_affected();
         }
+        report.segment_files = self.remove_unused_segments().await?;
         let files =
             sqlx::query("SELECT name FROM archive_file WHERE expires_ms < $1").bind(now_ms).fetch_all(pool).await?;
         for f in files {
@@ -72,6 +76,25 @@ impl MessageLog {
             tracing::info!(?report, "message log cleaned");
         }
         Ok(report)
+    }
+
+    /// Removes the segment files before the oldest one a record still refers to (the last
+    /// record always stays, so the segment being written is never among them).
+    async fn remove_unused_segments(&self) -> Result<u64, MsgLogError> {
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(segment) FROM log_record").fetch_one(self.inner.db.pool()).await?;
+        let Some(oldest) = oldest else { return Ok(0) };
+        let dir = &self.inner.segment_dir;
+        let mut removed = 0;
+        for number in crate::segment::segment_numbers(dir)?.into_iter().filter(|n| *n < oldest) {
+            let path = crate::segment::segment_path(dir, number);
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(MsgLogError::io(&path, e)),
+            }
+        }
+        Ok(removed)
     }
 
     /// Archives every `archive_interval` and cleans every `clean_interval` until the

@@ -292,6 +292,7 @@ async fn retention_cleans_archived_records_and_expired_archives() {
         .policy
         .services
         .push((fixture::SERVICE.into(), egov_msglog::ServicePolicy { archive: true, retention_days: 60 }));
+    settings.segment_max_bytes = 1; // a new segment file for every group
     let log = MessageLog::open(&egov_store::sqlite_url(&world.dir.path().join("log.db")), world.keys(), settings)
         .await
         .unwrap();
@@ -306,6 +307,10 @@ async fn retention_cleans_archived_records_and_expired_archives() {
     let r = log.clean_once(now + 40 * 86_400_000).await.unwrap();
     assert_eq!((r.records, r.archive_files), (5, 0));
     assert_eq!(log.counts().await.unwrap().0, 1);
+    // the segment files of the removed records went with them; the head's stays
+    assert!(r.segment_files >= 1, "{r:?}");
+    let left = egov_msglog::segment::segment_numbers(log.segment_dir()).unwrap();
+    assert_eq!(left, vec![position(&log, 6).await.segment]);
     let report = log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
     assert_eq!(report.first_seq, 6);
     assert!(files[0].path.exists());
