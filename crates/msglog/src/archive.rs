@@ -149,6 +149,7 @@ impl MessageLog {
     /// Moves the next time-stamped records into one archive file; `None` when there was
     /// nothing to archive.
     pub async fn archive_once(&self) -> Result<Option<ArchiveFile>, MsgLogError> {
+        self.caught_up().await?;
         let pool = self.inner.db.pool();
         let state = sqlx::query("SELECT last_seq, last_digest, last_file FROM archive_state WHERE id = 1")
             .fetch_one(pool)

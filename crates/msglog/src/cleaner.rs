@@ -28,6 +28,7 @@ pub struct CleanReport {
 impl MessageLog {
     /// Removes everything whose retention ended before `now_ms`.
     pub async fn clean_once(&self, now_ms: i64) -> Result<CleanReport, MsgLogError> {
+        self.caught_up().await?;
         let s = &self.inner.settings;
         let pool = self.inner.db.pool();
         let mut report = CleanReport::default();

@@ -57,6 +57,17 @@ pub(crate) struct Inner {
     pub(crate) db: Database,
     /// This database's segment files (`segment_dir/<log id>`).
     pub(crate) segment_dir: std::path::PathBuf,
+    /// Last record acknowledged (durable in its segment).
+    pub(crate) written_seq: AtomicI64,
+    /// Last record whose index row is committed; readers wait for it to reach
+    /// `written_seq` (see [`MessageLog::caught_up`]).
+    pub(crate) indexed_seq: AtomicI64,
+    /// Woken whenever the indexer commits or fails.
+    pub(crate) indexed: tokio::sync::Notify,
+    /// A reader is waiting: the indexer commits what it has without waiting for more.
+    pub(crate) flush_index: tokio::sync::Notify,
+    /// Why the indexer cannot write (it retries; new messages are refused meanwhile).
+    pub(crate) index_error: Mutex<Option<(bool, String)>>,
     /// Certificates and OCSP responses read back, by hash (readers resolve the references
     /// in every frame; the same few repeat).
     pub(crate) read_parts: Mutex<std::collections::HashMap<String, String>>,
@@ -183,9 +194,15 @@ impl MessageLog {
             .await?;
         let (queue, rx) = mpsc::channel(8192);
         let (op_queue, op_rx) = mpsc::channel(100_000);
+        let (index_queue, index_rx) = mpsc::channel(INDEX_BACKLOG_GROUPS);
         let inner = Arc::new(Inner {
             db,
             segment_dir,
+            written_seq: AtomicI64::new(head.seq),
+            indexed_seq: AtomicI64::new(head.seq),
+            indexed: tokio::sync::Notify::new(),
+            flush_index: tokio::sync::Notify::new(),
+            index_error: Mutex::new(None),
             read_parts: Mutex::new(std::collections::HashMap::new()),
             keys: RwLock::new(Arc::new(keys)),
             settings,
@@ -200,7 +217,8 @@ impl MessageLog {
             recent_parts: Mutex::new(Vec::new()),
         });
         let op_id = head.op_id;
-        tokio::spawn(writer(inner.clone(), rx, head, segments));
+        tokio::spawn(writer(inner.clone(), rx, head, segments, index_queue));
+        tokio::spawn(indexer(inner.clone(), index_rx));
         tokio::spawn(operational_writer(inner.clone(), op_rx, op_id));
         Ok(Self { inner })
     }
@@ -236,6 +254,13 @@ impl MessageLog {
     /// Refuses new traffic when time-stamping has failed for longer than the grace period
     /// (TT-2.2.2: better no message than an unprovable one). Called before a message is sent.
     pub fn check_accepting(&self) -> Result<(), MsgLogError> {
+        if let Some((full, text)) = self.inner.index_error.lock().ok().and_then(|e| e.clone()) {
+            return Err(if full {
+                MsgLogError::Full(text)
+            } else {
+                MsgLogError::Invalid(format!("the message log's database refuses writes: {text}"))
+            });
+        }
         let limit = self.inner.settings.timestamp_grace_secs;
         if limit <= 0 || !self.inner.timestamping.load(Ordering::Relaxed) {
             return Ok(());
@@ -256,6 +281,25 @@ impl MessageLog {
             return Err(MsgLogError::TimestampingFailed { age_secs, limit_secs: limit, last_error });
         }
         Ok(())
+    }
+
+    /// Waits until every record acknowledged so far has its index row, so a read sees every
+    /// message whose `log` returned. Fails while the database refuses the index rows (the
+    /// records are safe in their segments and are indexed once it accepts them again, or at
+    /// the next start).
+    pub async fn caught_up(&self) -> Result<(), MsgLogError> {
+        let target = self.inner.written_seq.load(Ordering::Acquire);
+        loop {
+            let woken = self.inner.indexed.notified();
+            if self.inner.indexed_seq.load(Ordering::Acquire) >= target {
+                return Ok(());
+            }
+            if let Some((full, text)) = self.inner.index_error.lock().ok().and_then(|e| e.clone()) {
+                return Err(if full { MsgLogError::Full(text) } else { MsgLogError::Invalid(text) });
+            }
+            self.inner.flush_index.notify_one();
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), woken).await;
+        }
     }
 
     /// Logs one message; returns its sequence number once it is durably stored.
@@ -353,6 +397,7 @@ impl MessageLog {
 
     /// Number of records, and of those not yet time-stamped.
     pub async fn counts(&self) -> Result<(i64, i64), MsgLogError> {
+        self.caught_up().await?;
         let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_record").fetch_one(self.inner.db.pool()).await?;
         let unstamped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_record WHERE ts_batch IS NULL")
             .fetch_one(self.inner.db.pool())
@@ -443,7 +488,7 @@ async fn replay(db: &Database, mut head: Head, frames: &[(Frame, FramePosition)]
         head.hash.clone_from(&frame.meta.record_hash);
         head.end = (at.segment, (at.offset + at.len) as u64);
     }
-    let rows: Vec<(&FrameMeta, FramePosition)> = frames.iter().map(|(f, at)| (&f.meta, *at)).collect();
+    let rows: Vec<IndexEntry> = frames.iter().map(|(f, at)| IndexEntry::of(&f.meta, *at)).collect();
     insert_index(db, &rows, false).await?;
     tracing::warn!(records = frames.len(), last = head.seq, "message log: records flushed before a crash were indexed");
     Ok(head)
@@ -530,7 +575,13 @@ struct Output {
     buffer: Vec<u8>,
 }
 
-async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>, mut head: Head, segments: SegmentWriter) {
+async fn writer(
+    inner: Arc<Inner>,
+    mut rx: mpsc::Receiver<Job>,
+    mut head: Head,
+    segments: SegmentWriter,
+    index: mpsc::Sender<Vec<IndexEntry>>,
+) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut out = Output { segments: Some(segments), buffer: Vec::new() };
     while let Some(first) = rx.recv().await {
@@ -545,11 +596,17 @@ async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>, mut head: Head, 
         let result = write_group(&inner, &head, &mut jobs, &mut out).await;
         inner.queued.fetch_sub(n, Ordering::Relaxed);
         let error = match result {
-            Ok((h, time_ms)) => {
+            Ok((h, time_ms, entries)) => {
                 if inner.oldest_unstamped_ms.load(Ordering::Relaxed) == 0 {
                     inner.oldest_unstamped_ms.store(time_ms, Ordering::Relaxed);
                 }
                 head = h;
+                inner.written_seq.store(head.seq, Ordering::Release);
+                // the records are durable: answer now; their index rows follow (a full
+                // backlog waits here, which holds new groups back)
+                if index.send(entries).await.is_err() {
+                    tracing::error!("message log indexer stopped; records are indexed at the next start");
+                }
                 None
             }
             Err(e) => {
@@ -596,15 +653,15 @@ async fn operational_writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Operationa
 
 /// Stores one group: new certificates and OCSP responses first (committed, so a frame never
 /// refers to a part that a crash could lose), then the frames into the segment (one
-/// `fdatasync`: from here the records are durable), then their index rows (one commit that
-/// need not wait for the disk, see [`insert_index`]). On failure nothing of the group is
-/// kept and every message in it gets the error. Returns the new head and the group's time.
+/// `fdatasync`: from here the records are durable, and the messages are answered). Their
+/// index rows go to the [`indexer`]. On failure nothing of the group is kept and every
+/// message in it gets the error. Returns the new head, the group's time and the index rows.
 async fn write_group(
     inner: &Inner,
     head: &Head,
     jobs: &mut [Job],
     out: &mut Output,
-) -> Result<(Head, i64), MsgLogError> {
+) -> Result<(Head, i64, Vec<IndexEntry>), MsgLogError> {
     let records: Vec<&PreparedRecord> = jobs
         .iter()
         .map(|j| match j {
@@ -643,28 +700,112 @@ async fn write_group(
         out.buffer = frames;
     }
     let (segment, offset) = appended?;
-    let rows: Vec<(&FrameMeta, FramePosition)> = jobs
-        .iter()
+    let entries = jobs
+        .iter_mut()
         .zip(&spans)
         .map(|(Job::Message(r, _), (start, len))| {
             let at = FramePosition { segment, offset: (offset + *start as u64) as i64, len: *len as i64 };
-            (&r.frame.meta, at)
+            IndexEntry::take(&mut r.frame.meta, at)
         })
         .collect();
-    if let Err(e) = insert_index(&inner.db, &rows, true).await {
-        // not indexed: cut the frames off again, so a restart does not index them either
-        let mut writer = out.segments.take().ok_or(MsgLogError::Stopped)?;
-        let writer = tokio::task::spawn_blocking(move || {
-            writer.undo((segment, offset));
-            writer
-        })
-        .await
-        .map_err(|_| MsgLogError::Stopped)?;
-        out.segments = Some(writer);
-        return Err(e);
-    }
     next.end = (segment, offset + spans.last().map_or(0, |(s, l)| (s + l) as u64));
-    Ok((next, time_ms))
+    Ok((next, time_ms, entries))
+}
+
+/// How many groups may wait for their index rows before the writer waits for the indexer.
+const INDEX_BACKLOG_GROUPS: usize = 1024;
+
+/// The indexer waits up to this long for more rows before a transaction ...
+const INDEX_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
+/// ... unless it has this many.
+const INDEX_BATCH_ROWS: usize = 512;
+
+/// A record's index row, owned (the indexer runs after the record is answered).
+pub(crate) struct IndexEntry {
+    seq: i64,
+    time_ms: i64,
+    query_id: Option<String>,
+    signature_xml_sha256: String,
+    record_hash: String,
+    archive: bool,
+    retention_days: i64,
+    at: FramePosition,
+}
+
+impl IndexEntry {
+    /// The index row of a record whose frame is stored (its strings are moved out: the
+    /// record is dropped once answered).
+    fn take(meta: &mut FrameMeta, at: FramePosition) -> Self {
+        let h = &mut meta.header;
+        Self {
+            seq: h.seq,
+            time_ms: h.time_ms,
+            query_id: h.query_id.take(),
+            signature_xml_sha256: std::mem::take(&mut h.signature_xml_sha256),
+            record_hash: std::mem::take(&mut meta.record_hash),
+            archive: h.archive,
+            retention_days: h.retention_days,
+            at,
+        }
+    }
+
+    fn of(meta: &FrameMeta, at: FramePosition) -> Self {
+        Self::take(&mut meta.clone(), at)
+    }
+}
+
+/// Commits index rows behind the writer, as many groups per transaction as are waiting (so
+/// the busier the log, the fewer commits per record). Readers wait for it through
+/// [`MessageLog::caught_up`]. When the database refuses (full), the rows are kept and
+/// retried every second, and new messages are refused meanwhile; the records themselves
+/// are safe in their segment.
+async fn indexer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Vec<IndexEntry>>) {
+    let mut pending: Vec<IndexEntry> = Vec::new();
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(group) => pending = group,
+                None => return,
+            }
+        }
+        if pending.len() < INDEX_BATCH_ROWS {
+            // let more groups arrive: a transaction costs several round trips to the
+            // database thread, each a thread wake-up; per row, a batch of hundreds costs a
+            // fraction of one per group (docs/performance.md). Readers cut the wait short.
+            tokio::select! {
+                () = tokio::time::sleep(INDEX_BATCH_WAIT) => {}
+                () = inner.flush_index.notified() => {}
+            }
+        }
+        while pending.len() < 16_384 {
+            match rx.try_recv() {
+                Ok(group) => pending.extend(group),
+                Err(_) => break,
+            }
+        }
+        match insert_index(&inner.db, &pending, true).await {
+            Ok(()) => {
+                if let Some(last) = pending.last() {
+                    inner.indexed_seq.store(last.seq, Ordering::Release);
+                }
+                pending.clear();
+                if let Ok(mut e) = inner.index_error.lock()
+                    && e.take().is_some()
+                {
+                    tracing::info!("message log index writes again; traffic accepted");
+                }
+                inner.indexed.notify_waiters();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, rows = pending.len(), "message log index rows not stored; new messages refused until they are");
+                if let Ok(mut slot) = inner.index_error.lock() {
+                    *slot = Some((matches!(e, MsgLogError::Full(_)), e.to_string()));
+                }
+                inner.indexed.notify_waiters();
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Stores the certificates and OCSP responses of `records` not stored before.
@@ -739,7 +880,7 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// the segments at the next start ([`replay`]). A process crash loses nothing either way,
 /// and any later commit that flushes (a time-stamp, an archive) flushes these rows too. One
 /// fsync per group instead of two.
-async fn insert_index(db: &Database, rows: &[(&FrameMeta, FramePosition)], relaxed: bool) -> Result<(), MsgLogError> {
+async fn insert_index(db: &Database, rows: &[IndexEntry], relaxed: bool) -> Result<(), MsgLogError> {
     let sqlite = db.backend() == egov_store::Backend::Sqlite;
     let mut conn = db.pool().acquire().await.map_err(MsgLogError::from_write)?;
     if relaxed && sqlite {
@@ -756,7 +897,7 @@ async fn insert_index(db: &Database, rows: &[(&FrameMeta, FramePosition)], relax
 async fn insert_index_rows(
     backend: egov_store::Backend,
     conn: &mut sqlx::AnyConnection,
-    rows: &[(&FrameMeta, FramePosition)],
+    rows: &[IndexEntry],
     relaxed: bool,
 ) -> Result<(), MsgLogError> {
     let begin = match backend {
@@ -777,19 +918,18 @@ async fn insert_index_rows(
                 chunk.len(),
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (meta, at) in chunk {
-                let h = &meta.header;
+            for r in chunk {
                 q = q
-                    .bind(h.seq)
-                    .bind(h.time_ms)
-                    .bind(h.query_id.as_deref())
-                    .bind(h.signature_xml_sha256.as_str())
-                    .bind(meta.record_hash.as_str())
-                    .bind(i64::from(h.archive))
-                    .bind(h.retention_days)
-                    .bind(at.segment)
-                    .bind(at.offset)
-                    .bind(at.len);
+                    .bind(r.seq)
+                    .bind(r.time_ms)
+                    .bind(r.query_id.as_deref())
+                    .bind(r.signature_xml_sha256.as_str())
+                    .bind(r.record_hash.as_str())
+                    .bind(i64::from(r.archive))
+                    .bind(r.retention_days)
+                    .bind(r.at.segment)
+                    .bind(r.at.offset)
+                    .bind(r.at.len);
             }
             q.execute(&mut *conn).await?;
         }

@@ -234,8 +234,7 @@ pub(crate) struct SegmentWriter {
     dir: PathBuf,
     number: i64,
     file: File,
-    /// Bytes that are durable and referenced (or about to be): the file is cut back to this
-    /// after a failed group.
+    /// Bytes that are durable: the file is cut back to this after a failed write.
     len: u64,
     max_bytes: u64,
     /// The file is longer than `len` after a failure that could not be undone.
@@ -280,17 +279,6 @@ impl SegmentWriter {
         }
         self.len += frames.len() as u64;
         Ok((self.number, offset))
-    }
-
-    /// Undoes the last append (its index rows were not committed).
-    pub(crate) fn undo(&mut self, to: (i64, u64)) {
-        if to.0 == self.number {
-            self.len = to.1;
-            self.dirty = true;
-            if let Err(e) = self.cut_back() {
-                tracing::error!(error = %e, "message log segment could not be cut back; will retry before the next write");
-            }
-        }
     }
 
     fn cut_back(&mut self) -> Result<(), MsgLogError> {
@@ -497,7 +485,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_segment_rotates_and_undo_cuts_back() {
+    fn a_full_segment_rotates() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = SegmentWriter::open(dir.path(), 1, 0, 10).unwrap();
         let mut buf = Vec::new();
@@ -507,8 +495,6 @@ mod tests {
         frame(2, 10).encode(&mut buf2).unwrap();
         let at = w.append(&buf2).unwrap();
         assert_eq!(at, (2, 0), "segment 1 was full");
-        w.undo(at);
-        assert_eq!(std::fs::metadata(segment_path(dir.path(), 2)).unwrap().len(), 0);
         assert_eq!(segment_numbers(dir.path()).unwrap(), vec![1, 2]);
         let read = read_frames(dir.path(), &[FramePosition { segment: 1, offset: 0, len: buf.len() as i64 }]).unwrap();
         assert_eq!(read[0].meta.header.seq, 1);

@@ -213,6 +213,7 @@ pub struct TimeStampBatch {
 impl MessageLog {
     /// The record `seq`.
     pub async fn record(&self, seq: i64) -> Result<StoredRecord, MsgLogError> {
+        self.caught_up().await?;
         let row = sqlx::query(concat!("SELECT ", columns!(), " WHERE seq = $1"))
             .bind(seq)
             .fetch_optional(self.inner.db.pool())
@@ -223,6 +224,7 @@ impl MessageLog {
 
     /// Records whose query id is `query_id`, in sequence order.
     pub async fn records_of_query(&self, query_id: &str) -> Result<Vec<StoredRecord>, MsgLogError> {
+        self.caught_up().await?;
         let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE query_id = $1 ORDER BY seq"))
             .bind(query_id)
             .fetch_all(self.inner.db.pool())
@@ -232,6 +234,7 @@ impl MessageLog {
 
     /// Up to `limit` records from `first_seq` on.
     pub async fn records_from(&self, first_seq: i64, limit: i64) -> Result<Vec<StoredRecord>, MsgLogError> {
+        self.caught_up().await?;
         let rows = sqlx::query(concat!("SELECT ", columns!(), " WHERE seq >= $1 ORDER BY seq LIMIT $2"))
             .bind(first_seq)
             .bind(limit)

@@ -42,6 +42,7 @@ impl MessageLog {
     /// Time-stamps the oldest waiting records (at most one batch); returns how many.
     pub async fn timestamp_once(&self, tsa: &dyn TimeStampAuthority) -> Result<usize, MsgLogError> {
         self.inner.timestamping.store(true, Ordering::Relaxed);
+        self.caught_up().await?;
         let result = self.stamp_batch(tsa).await;
         if let Ok(mut e) = self.inner.last_ts_error.lock() {
             *e = result.as_ref().err().map(|e| e.to_string());

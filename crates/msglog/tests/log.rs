@@ -356,7 +356,8 @@ async fn a_full_database_refuses_new_messages_and_keeps_acknowledged_ones() {
         held.push(c);
     }
     drop(held);
-    // the next write that needs a new page fails; every message before it was acknowledged
+    // the index row that needs a new page fails: the records are durable in their segment
+    // (acknowledged), but from then on new messages are refused with a clear fault
     let mut acknowledged = 5;
     let refused = loop {
         match log.log(world.entry(100 + acknowledged, "more")).await {
@@ -367,15 +368,20 @@ async fn a_full_database_refuses_new_messages_and_keeps_acknowledged_ones() {
     };
     assert!(matches!(refused, MsgLogError::Full(_)), "{refused}");
     assert!(refused.to_string().contains("nothing was logged"), "{refused}");
-    log.timestamp_once(world.tsa.as_ref()).await.ok();
-    let report = log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
-    assert_eq!(report.records, acknowledged as u64, "acknowledged messages are intact");
-    // the refused message's frame was cut off the segment: a restart does not index it
+    assert!(log.stats().refusing.is_some());
+    let e = log.verify_database(None, &world.cas).await.unwrap_err();
+    assert!(matches!(e, MsgLogError::Full(_)), "readers are told, not shown a partial log: {e}");
+    // space freed (here: a restart without the cap): every acknowledged message is there
     let url = egov_store::sqlite_url(&world.dir.path().join("log.db"));
+    let keys = Keyring::from_sealed_json(&log.keys().to_sealed_json("p", 1000).unwrap(), "p").unwrap();
     log.database().close().await;
     drop(log);
-    let log = world.open(&url, world.keys()).await;
+    let log = world.open(&url, keys).await;
     assert_eq!(log.counts().await.unwrap().0, acknowledged as i64);
+    log.timestamp_once(world.tsa.as_ref()).await.unwrap();
+    let report = log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
+    assert_eq!(report.records, acknowledged as u64, "acknowledged messages are intact");
+    assert!(log.stats().refusing.is_none());
 }
 
 #[tokio::test]
