@@ -47,7 +47,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds: u64 = args.get(2).map_or(Ok(5), |a| a.parse())?;
     let dir = tempfile::tempdir()?;
     let url = args.get(3).cloned().unwrap_or_else(|| egov_store::sqlite_url(&dir.path().join("log.db")));
-    let log = MessageLog::open(&url, Keyring::generate(0)?, LogSettings::new(dir.path().join("archive"), dir.path().join("segments"))).await?;
+    let log = MessageLog::open(
+        &url,
+        Keyring::generate(0)?,
+        LogSettings::new(dir.path().join("archive"), dir.path().join("segments")),
+    )
+    .await?;
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();

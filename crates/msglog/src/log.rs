@@ -546,8 +546,15 @@ fn prepare(inner: &Inner, entry: &Entry) -> Result<PreparedRecord, MsgLogError> 
     // certificate and OCSP response are stored once each, by hash (they repeat in every record)
     let certificate = inner.part(&entry.signature.certificate);
     let ocsp = entry.signature.ocsp.as_deref().map(|o| inner.part(o));
-    let bare = egov_pki::xades::SignatureBlock { certificate: String::new(), ocsp: None, ..entry.signature.clone() };
-    let signature = serde_json::to_string(&bare).map_err(|e| MsgLogError::Invalid(e.to_string()))?;
+    let s = &entry.signature;
+    let signature = egov_pki::xades::SignatureBlock {
+        algorithm: s.algorithm.clone(),
+        certificate: String::new(),
+        proof: s.proof.clone(),
+        value: s.value.clone(),
+        signing_time: s.signing_time.clone(),
+        ocsp: None,
+    };
     Ok(PreparedRecord {
         frame: Frame {
             meta: FrameMeta {
@@ -951,8 +958,12 @@ async fn insert_operational(db: &Database, ops: &[OperationalRecord], time_ms: i
         for op in chunk {
             encoded.push((op.record_id, serde_json::to_string(op).map_err(|e| MsgLogError::Invalid(e.to_string()))?));
         }
-        let sql =
-            multi_row_insert(db.backend(), "INSERT INTO op_record (record_id, time_ms, record) VALUES ", 3, chunk.len());
+        let sql = multi_row_insert(
+            db.backend(),
+            "INSERT INTO op_record (record_id, time_ms, record) VALUES ",
+            3,
+            chunk.len(),
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (id, json) in &encoded {
             q = q.bind(*id).bind(time_ms).bind(json.as_str());

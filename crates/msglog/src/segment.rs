@@ -47,8 +47,8 @@ pub struct FrameMeta {
     pub header: RecordHeader,
     /// The record's hash (base64).
     pub record_hash: String,
-    /// The signature block without its certificate and OCSP response (JSON).
-    pub signature: String,
+    /// The signature block without its certificate and OCSP response.
+    pub signature: egov_pki::xades::SignatureBlock,
     /// SHA-256 (base64) of the signing certificate, stored once in `signature_part`.
     pub cert_ref: String,
     /// SHA-256 (base64) of the stapled OCSP response, stored once in `signature_part`.
@@ -246,7 +246,12 @@ impl SegmentWriter {
     pub(crate) fn open(dir: &Path, number: i64, len: u64, max_bytes: u64) -> Result<Self, MsgLogError> {
         std::fs::create_dir_all(dir).map_err(|e| MsgLogError::io(dir, e))?;
         let path = segment_path(dir, number);
-        let file = OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(|e| MsgLogError::io(&path, e))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| MsgLogError::io(&path, e))?;
         let mut w = Self { dir: dir.to_owned(), number, file, len, max_bytes, dirty: true };
         w.cut_back()?;
         sync_dir(dir)?;
@@ -291,7 +296,12 @@ impl SegmentWriter {
     fn rotate(&mut self) -> Result<(), MsgLogError> {
         let number = self.number + 1;
         let path = segment_path(&self.dir, number);
-        let file = OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(|e| MsgLogError::io(&path, e))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| MsgLogError::io(&path, e))?;
         file.set_len(0).map_err(|e| MsgLogError::io(&path, e))?;
         sync_dir(&self.dir)?;
         tracing::info!(segment = number, "message log: new segment file");
@@ -416,7 +426,14 @@ mod tests {
                     prev_hash: "p".into(),
                 },
                 record_hash: "h".into(),
-                signature: "{}".into(),
+                signature: egov_pki::xades::SignatureBlock {
+                    algorithm: "ecdsa-p256-sha256".into(),
+                    certificate: String::new(),
+                    proof: vec![],
+                    value: "v".into(),
+                    signing_time: "2026-01-01T00:00:00.000Z".into(),
+                    ocsp: None,
+                },
                 cert_ref: "c".into(),
                 ocsp_ref: None,
                 key_id: "k1".into(),

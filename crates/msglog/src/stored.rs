@@ -130,12 +130,15 @@ impl MessageLog {
             row.check(&frame)?;
             let seq = row.seq;
             let broken = |m: String| MsgLogError::Broken(format!("record {seq}: {m}"));
-            let mut signature: SignatureBlock = serde_json::from_str(&frame.meta.signature)
-                .map_err(|e| broken(format!("stored signature is not readable: {e}")))?;
-            signature.certificate =
-                self.signature_part(&frame.meta.cert_ref).await?.ok_or_else(|| broken("its certificate is missing".into()))?;
+            let mut signature: SignatureBlock = frame.meta.signature;
+            signature.certificate = self
+                .signature_part(&frame.meta.cert_ref)
+                .await?
+                .ok_or_else(|| broken("its certificate is missing".into()))?;
             signature.ocsp = match &frame.meta.ocsp_ref {
-                Some(r) => Some(self.signature_part(r).await?.ok_or_else(|| broken("its OCSP response is missing".into()))?),
+                Some(r) => {
+                    Some(self.signature_part(r).await?.ok_or_else(|| broken("its OCSP response is missing".into()))?)
+                }
                 None => None,
             };
             out.push(StoredRecord {
@@ -183,12 +186,7 @@ impl StoredRecord {
     pub fn contents(&self, keys: &Keyring) -> Result<Contents, MsgLogError> {
         let seq = self.header.seq;
         let plain = keys
-            .open(
-                &self.key_id,
-                &self.nonce,
-                &self.header.aad(),
-                &self.ciphertext,
-            )
+            .open(&self.key_id, &self.nonce, &self.header.aad(), &self.ciphertext)
             .map_err(|e| MsgLogError::Crypto(format!("record {seq}: {e}")))?;
         let (meta, message, body) = unframe_contents(&plain)
             .ok_or_else(|| MsgLogError::Broken(format!("record {seq}: decrypted contents are not framed")))?;

@@ -428,9 +428,9 @@ async fn reopening_continues_the_chain() {
     let log = world.open(&url, Keyring::from_sealed_json(&sealed, "p").unwrap()).await;
     assert_eq!(log.counts().await.unwrap().0, 4, "records 3 and 4 indexed from the segment");
     assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn tail is cut off");
-    let aside = std::fs::read_dir(log.segment_dir()).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_string_lossy().contains(".torn-")
-    });
+    let aside = std::fs::read_dir(log.segment_dir())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".torn-"));
     assert_eq!(aside.count(), 1, "and kept aside for inspection");
     assert_eq!(log.log(world.entry(6, "y")).await.unwrap(), 5);
     let report = log.verify_database(Some(&log.keys()), &world.cas).await.unwrap();
@@ -441,7 +441,8 @@ async fn reopening_continues_the_chain() {
     let dir = log.segment_dir().to_owned();
     drop(log);
     std::fs::remove_dir_all(&dir).unwrap();
-    let e = MessageLog::open(&url, Keyring::from_sealed_json(&sealed, "p").unwrap(), world.settings()).await.unwrap_err();
+    let e =
+        MessageLog::open(&url, Keyring::from_sealed_json(&sealed, "p").unwrap(), world.settings()).await.unwrap_err();
     assert!(e.to_string().contains("segment"), "{e}");
 }
 
