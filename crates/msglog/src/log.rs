@@ -727,16 +727,17 @@ const INDEX_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(2
 /// ... unless it has this many.
 const INDEX_BATCH_ROWS: usize = 512;
 
-/// A record's index row, owned (the indexer runs after the record is answered).
+/// A record's index row as written (the indexer runs after the record is answered; reads
+/// add the time-stamp and archive state, `stored::IndexRow`).
 pub(crate) struct IndexEntry {
-    seq: i64,
-    time_ms: i64,
-    query_id: Option<String>,
-    signature_xml_sha256: String,
-    record_hash: String,
-    archive: bool,
-    retention_days: i64,
-    at: FramePosition,
+    pub(crate) seq: i64,
+    pub(crate) time_ms: i64,
+    pub(crate) query_id: Option<String>,
+    pub(crate) signature_xml_sha256: String,
+    pub(crate) record_hash: String,
+    pub(crate) archive: bool,
+    pub(crate) retention_days: i64,
+    pub(crate) at: FramePosition,
 }
 
 impl IndexEntry {

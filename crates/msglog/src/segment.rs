@@ -245,13 +245,7 @@ impl SegmentWriter {
     /// Opens segment `number` for appending at `len` (the end of its last good frame).
     pub(crate) fn open(dir: &Path, number: i64, len: u64, max_bytes: u64) -> Result<Self, MsgLogError> {
         std::fs::create_dir_all(dir).map_err(|e| MsgLogError::io(dir, e))?;
-        let path = segment_path(dir, number);
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| MsgLogError::io(&path, e))?;
+        let file = open_for_writing(dir, number)?;
         let mut w = Self { dir: dir.to_owned(), number, file, len, max_bytes, dirty: true };
         w.cut_back()?;
         sync_dir(dir)?;
@@ -295,19 +289,19 @@ impl SegmentWriter {
 
     fn rotate(&mut self) -> Result<(), MsgLogError> {
         let number = self.number + 1;
-        let path = segment_path(&self.dir, number);
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| MsgLogError::io(&path, e))?;
-        file.set_len(0).map_err(|e| MsgLogError::io(&path, e))?;
+        let file = open_for_writing(&self.dir, number)?;
+        file.set_len(0).map_err(|e| MsgLogError::io(&segment_path(&self.dir, number), e))?;
         sync_dir(&self.dir)?;
         tracing::info!(segment = number, "message log: new segment file");
         *self = Self { dir: self.dir.clone(), number, file, len: 0, max_bytes: self.max_bytes, dirty: false };
         Ok(())
     }
+}
+
+/// Segment `number`, created if missing, never truncated (its length is the writer's to set).
+fn open_for_writing(dir: &Path, number: i64) -> Result<File, MsgLogError> {
+    let path = segment_path(dir, number);
+    OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(|e| MsgLogError::io(&path, e))
 }
 
 /// Makes a new directory entry durable.

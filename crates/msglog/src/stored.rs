@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::MsgLogError;
 use crate::keys::Keyring;
-use crate::log::{MessageLog, unb64};
+use crate::log::{IndexEntry, MessageLog, unb64};
 use crate::record::{RecordHeader, unframe_contents};
 use crate::segment::{Frame, FramePosition};
 
@@ -53,16 +53,10 @@ macro_rules! columns {
     };
 }
 
-/// A record's row in the database: what queries need, and where its frame is.
+/// A record's row in the database: what queries need, where its frame is, and its
+/// time-stamp and archive state.
 struct IndexRow {
-    seq: i64,
-    time_ms: i64,
-    query_id: Option<String>,
-    signature_xml_sha256: String,
-    record_hash: String,
-    archive: bool,
-    retention_days: i64,
-    at: FramePosition,
+    entry: IndexEntry,
     ts_batch: Option<i64>,
     archived: bool,
 }
@@ -70,14 +64,16 @@ struct IndexRow {
 impl IndexRow {
     fn from_row(r: &AnyRow) -> Result<Self, MsgLogError> {
         Ok(Self {
-            seq: r.try_get(0)?,
-            time_ms: r.try_get(1)?,
-            query_id: r.try_get(2)?,
-            signature_xml_sha256: r.try_get(3)?,
-            record_hash: r.try_get(4)?,
-            archive: r.try_get::<i64, _>(5)? != 0,
-            retention_days: r.try_get(6)?,
-            at: FramePosition { segment: r.try_get(7)?, offset: r.try_get(8)?, len: r.try_get(9)? },
+            entry: IndexEntry {
+                seq: r.try_get(0)?,
+                time_ms: r.try_get(1)?,
+                query_id: r.try_get(2)?,
+                signature_xml_sha256: r.try_get(3)?,
+                record_hash: r.try_get(4)?,
+                archive: r.try_get::<i64, _>(5)? != 0,
+                retention_days: r.try_get(6)?,
+                at: FramePosition { segment: r.try_get(7)?, offset: r.try_get(8)?, len: r.try_get(9)? },
+            },
             ts_batch: r.try_get(10)?,
             archived: r.try_get::<i64, _>(11)? != 0,
         })
@@ -87,17 +83,18 @@ impl IndexRow {
     /// frame put in another's place), named by its field.
     fn check(&self, frame: &Frame) -> Result<(), MsgLogError> {
         let h = &frame.meta.header;
-        let differs = if h.seq != self.seq {
+        let e = &self.entry;
+        let differs = if h.seq != e.seq {
             Some(format!("its index points at the frame of record {}", h.seq))
-        } else if h.time_ms != self.time_ms {
+        } else if h.time_ms != e.time_ms {
             Some("time".into())
-        } else if h.query_id != self.query_id {
+        } else if h.query_id != e.query_id {
             Some("query id".into())
-        } else if h.signature_xml_sha256 != self.signature_xml_sha256 {
+        } else if h.signature_xml_sha256 != e.signature_xml_sha256 {
             Some("signature hash".into())
-        } else if frame.meta.record_hash != self.record_hash {
+        } else if frame.meta.record_hash != e.record_hash {
             Some("record hash".into())
-        } else if h.archive != self.archive || h.retention_days != self.retention_days {
+        } else if h.archive != e.archive || h.retention_days != e.retention_days {
             Some("retention".into())
         } else {
             None
@@ -106,7 +103,7 @@ impl IndexRow {
             None => Ok(()),
             Some(field) => Err(MsgLogError::Broken(format!(
                 "record {}: altered: the database and the segment file disagree ({field})",
-                self.seq
+                e.seq
             ))),
         }
     }
@@ -120,7 +117,7 @@ impl MessageLog {
         if index.is_empty() {
             return Ok(Vec::new());
         }
-        let positions: Vec<FramePosition> = index.iter().map(|i| i.at).collect();
+        let positions: Vec<FramePosition> = index.iter().map(|i| i.entry.at).collect();
         let dir = self.inner.segment_dir.clone();
         let frames = tokio::task::spawn_blocking(move || crate::segment::read_frames(&dir, &positions))
             .await
@@ -128,7 +125,7 @@ impl MessageLog {
         let mut out = Vec::with_capacity(index.len());
         for (row, frame) in index.into_iter().zip(frames) {
             row.check(&frame)?;
-            let seq = row.seq;
+            let seq = row.entry.seq;
             let broken = |m: String| MsgLogError::Broken(format!("record {seq}: {m}"));
             let mut signature: SignatureBlock = frame.meta.signature;
             signature.certificate = self
