@@ -50,8 +50,15 @@ pub enum MsgLogError {
     Stopped,
 }
 
+/// "No space left on device" (Linux).
+const ENOSPC: i32 = 28;
+
 impl MsgLogError {
+    /// A file error; "no space left" (`ENOSPC`) becomes [`MsgLogError::Full`].
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        if source.raw_os_error() == Some(ENOSPC) {
+            return Self::Full(format!("{}: {source}", path.display()));
+        }
         Self::Io { path: path.display().to_string(), source }
     }
 
@@ -63,7 +70,7 @@ impl MsgLogError {
             sqlx::Error::Database(db) => {
                 db.code().is_some_and(|c| c == "13" || c.starts_with("53")) || text.contains("full")
             }
-            sqlx::Error::Io(io) => io.raw_os_error() == Some(28), // ENOSPC
+            sqlx::Error::Io(io) => io.raw_os_error() == Some(ENOSPC),
             _ => false,
         };
         if full { Self::Full(text) } else { Self::Query(e) }

@@ -3,11 +3,12 @@
 //!
 //! Durability without a disk flush per message (TT-2.2.2, shared/DESIGN.md decision 5): every
 //! exchange hands its record to one writer task and waits; the writer takes everything that
-//! is waiting, appends the records to the current segment file and `fdatasync`s it once
-//! ([`crate::segment`]), then commits their lean index rows in one transaction (SQLite WAL
-//! with `synchronous=FULL`, or a PostgreSQL commit), and only then answers all of them. An
-//! answer therefore means the record is on disk, and a `kill -9` loses only messages nobody
-//! was told were logged; frames flushed but not yet indexed are indexed at the next start.
+//! is waiting, appends the records to the current segment file, `fdatasync`s it once
+//! ([`crate::segment`]) and only then answers all of them. An answer therefore means the
+//! record is on disk, and a `kill -9` loses only messages nobody was told were logged. The
+//! records' lean index rows are committed behind the writer by the [`indexer`]; readers
+//! wait for it ([`MessageLog::caught_up`]), and frames flushed but not yet indexed are
+//! indexed at the next start.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -141,8 +142,6 @@ struct Head {
     seq: i64,
     hash: String,
     op_id: i64,
-    /// Where the last indexed frame ends: (segment, offset).
-    end: (i64, u64),
 }
 
 /// Figures for health reporting.
@@ -173,14 +172,14 @@ impl MessageLog {
         settings.policy.validate()?;
         let db = Database::open(url, &MIGRATIONS).await?;
         let segment_dir = settings.segment_dir.join(log_id(&db).await?);
-        let mut head = load_head(&db).await?;
+        let (mut head, indexed_end) = load_head(&db).await?;
         // frames flushed after the last committed index rows: index them now
         let scan_dir = segment_dir.clone();
-        let recovered = tokio::task::spawn_blocking(move || crate::segment::scan_after(&scan_dir, head.end))
+        let mut recovered = tokio::task::spawn_blocking(move || crate::segment::scan_after(&scan_dir, indexed_end))
             .await
             .map_err(|_| MsgLogError::Stopped)??;
         if !recovered.frames.is_empty() {
-            head = replay(&db, head, &recovered.frames).await?;
+            head = replay(&db, head, std::mem::take(&mut recovered.frames)).await?;
         }
         let writer_dir = segment_dir.clone();
         let max = settings.segment_max_bytes;
@@ -254,12 +253,8 @@ impl MessageLog {
     /// Refuses new traffic when time-stamping has failed for longer than the grace period
     /// (TT-2.2.2: better no message than an unprovable one). Called before a message is sent.
     pub fn check_accepting(&self) -> Result<(), MsgLogError> {
-        if let Some((full, text)) = self.inner.index_error.lock().ok().and_then(|e| e.clone()) {
-            return Err(if full {
-                MsgLogError::Full(text)
-            } else {
-                MsgLogError::Invalid(format!("the message log's database refuses writes: {text}"))
-            });
+        if let Some(e) = self.index_refusal() {
+            return Err(e);
         }
         let limit = self.inner.settings.timestamp_grace_secs;
         if limit <= 0 || !self.inner.timestamping.load(Ordering::Relaxed) {
@@ -283,6 +278,16 @@ impl MessageLog {
         Ok(())
     }
 
+    /// Why the database refuses the index rows, while it does.
+    fn index_refusal(&self) -> Option<MsgLogError> {
+        let (full, text) = self.inner.index_error.lock().ok().and_then(|e| e.clone())?;
+        Some(if full {
+            MsgLogError::Full(text)
+        } else {
+            MsgLogError::Invalid(format!("the message log's database refuses writes: {text}"))
+        })
+    }
+
     /// Waits until every record acknowledged so far has its index row, so a read sees every
     /// message whose `log` returned. Fails while the database refuses the index rows (the
     /// records are safe in their segments and are indexed once it accepts them again, or at
@@ -294,8 +299,8 @@ impl MessageLog {
             if self.inner.indexed_seq.load(Ordering::Acquire) >= target {
                 return Ok(());
             }
-            if let Some((full, text)) = self.inner.index_error.lock().ok().and_then(|e| e.clone()) {
-                return Err(if full { MsgLogError::Full(text) } else { MsgLogError::Invalid(text) });
+            if let Some(e) = self.index_refusal() {
+                return Err(e);
             }
             self.inner.flush_index.notify_one();
             let _ = tokio::time::timeout(std::time::Duration::from_millis(200), woken).await;
@@ -312,7 +317,6 @@ impl MessageLog {
     /// chains and stores. Records are written in submission order.
     pub async fn submit(&self, entry: Entry) -> Result<Pending, MsgLogError> {
         self.check_accepting()?;
-
         let record = prepare(&self.inner, &entry)?;
         let (tx, rx) = oneshot::channel();
         self.inner.queued.fetch_add(1, Ordering::Relaxed);
@@ -449,7 +453,8 @@ async fn log_id(db: &Database) -> Result<String, MsgLogError> {
     Ok(sqlx::query_scalar("SELECT log_id FROM segment_store WHERE id = 1").fetch_one(db.pool()).await?)
 }
 
-async fn load_head(db: &Database) -> Result<Head, MsgLogError> {
+/// The last record of the chain, and where its frame ends: (segment, offset).
+async fn load_head(db: &Database) -> Result<(Head, (i64, u64)), MsgLogError> {
     let row = sqlx::query(
         "SELECT seq, record_hash, segment, frame_offset, frame_len FROM log_record ORDER BY seq DESC LIMIT 1",
     )
@@ -460,22 +465,19 @@ async fn load_head(db: &Database) -> Result<Head, MsgLogError> {
     Ok(match row {
         Some(r) => {
             let (offset, len): (i64, i64) = (r.try_get(3)?, r.try_get(4)?);
-            Head {
-                seq: r.try_get(0)?,
-                hash: r.try_get(1)?,
-                op_id,
-                end: (r.try_get(2)?, u64::try_from(offset + len).unwrap_or(0)),
-            }
+            let end = (r.try_get(2)?, u64::try_from(offset + len).unwrap_or(0));
+            (Head { seq: r.try_get(0)?, hash: r.try_get(1)?, op_id }, end)
         }
-        None => Head { seq: 0, hash: b64(&[0u8; 32]), op_id, end: (1, 0) },
+        None => (Head { seq: 0, hash: b64(&[0u8; 32]), op_id }, (1, 0)),
     })
 }
 
 /// Indexes frames that were flushed but not indexed before a crash, after checking that each
 /// continues the chain (a frame that does not means the segments and the database come from
 /// different backups: better to refuse than to index a forked chain).
-async fn replay(db: &Database, mut head: Head, frames: &[(Frame, FramePosition)]) -> Result<Head, MsgLogError> {
-    for (frame, at) in frames {
+async fn replay(db: &Database, mut head: Head, frames: Vec<(Frame, FramePosition)>) -> Result<Head, MsgLogError> {
+    let mut rows = Vec::with_capacity(frames.len());
+    for (mut frame, at) in frames {
         let h = &frame.meta.header;
         if h.seq != head.seq + 1 || h.prev_hash != head.hash || b64(&h.hash()) != frame.meta.record_hash {
             return Err(MsgLogError::Broken(format!(
@@ -486,11 +488,10 @@ async fn replay(db: &Database, mut head: Head, frames: &[(Frame, FramePosition)]
         }
         head.seq = h.seq;
         head.hash.clone_from(&frame.meta.record_hash);
-        head.end = (at.segment, (at.offset + at.len) as u64);
+        rows.push(IndexEntry::take(&mut frame.meta, at));
     }
-    let rows: Vec<IndexEntry> = frames.iter().map(|(f, at)| IndexEntry::of(&f.meta, *at)).collect();
     insert_index(db, &rows, false).await?;
-    tracing::warn!(records = frames.len(), last = head.seq, "message log: records flushed before a crash were indexed");
+    tracing::warn!(records = rows.len(), last = head.seq, "message log: records flushed before a crash were indexed");
     Ok(head)
 }
 
@@ -602,23 +603,18 @@ async fn writer(
         let n = jobs.len() as u64;
         let result = write_group(&inner, &head, &mut jobs, &mut out).await;
         inner.queued.fetch_sub(n, Ordering::Relaxed);
-        let error = match result {
+        let (entries, error) = match result {
             Ok((h, time_ms, entries)) => {
                 if inner.oldest_unstamped_ms.load(Ordering::Relaxed) == 0 {
                     inner.oldest_unstamped_ms.store(time_ms, Ordering::Relaxed);
                 }
                 head = h;
                 inner.written_seq.store(head.seq, Ordering::Release);
-                // the records are durable: answer now; their index rows follow (a full
-                // backlog waits here, which holds new groups back)
-                if index.send(entries).await.is_err() {
-                    tracing::error!("message log indexer stopped; records are indexed at the next start");
-                }
-                None
+                (entries, None)
             }
             Err(e) => {
                 tracing::error!(error = %e, "message log write failed; the messages were refused");
-                Some(e)
+                (Vec::new(), Some(e))
             }
         };
         for Job::Message(record, reply) in jobs.drain(..) {
@@ -629,6 +625,11 @@ async fn writer(
                 Some(e) => Err(MsgLogError::Invalid(e.to_string())),
             };
             let _ = reply.send(r);
+        }
+        // the records are durable and answered; their index rows follow (a full backlog
+        // waits here, which holds the next group back)
+        if !entries.is_empty() && index.send(entries).await.is_err() {
+            tracing::error!("message log indexer stopped; records are indexed at the next start");
         }
     }
 }
@@ -715,7 +716,6 @@ async fn write_group(
             IndexEntry::take(&mut r.frame.meta, at)
         })
         .collect();
-    next.end = (segment, offset + spans.last().map_or(0, |(s, l)| (s + l) as u64));
     Ok((next, time_ms, entries))
 }
 
@@ -755,10 +755,6 @@ impl IndexEntry {
             retention_days: h.retention_days,
             at,
         }
-    }
-
-    fn of(meta: &FrameMeta, at: FramePosition) -> Self {
-        Self::take(&mut meta.clone(), at)
     }
 }
 
@@ -894,7 +890,7 @@ async fn insert_index(db: &Database, rows: &[IndexEntry], relaxed: bool) -> Resu
     if relaxed && sqlite {
         sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
     }
-    let inserted = insert_index_rows(db.backend(), &mut conn, rows, relaxed).await;
+    let inserted = insert_index_rows(db, &mut conn, rows, relaxed).await;
     if relaxed && sqlite && sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await.is_err() {
         // never hand a relaxed connection back to the pool
         conn.close_on_drop();
@@ -903,52 +899,40 @@ async fn insert_index(db: &Database, rows: &[IndexEntry], relaxed: bool) -> Resu
 }
 
 async fn insert_index_rows(
-    backend: egov_store::Backend,
+    db: &Database,
     conn: &mut sqlx::AnyConnection,
     rows: &[IndexEntry],
     relaxed: bool,
 ) -> Result<(), MsgLogError> {
-    let begin = match backend {
-        egov_store::Backend::Sqlite => "BEGIN IMMEDIATE",
-        egov_store::Backend::Postgres => "BEGIN",
-    };
-    sqlx::query(begin).execute(&mut *conn).await.map_err(MsgLogError::from_write)?;
-    let inserted = async {
-        if relaxed && backend == egov_store::Backend::Postgres {
-            sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *conn).await?;
-        }
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let sql = multi_row_insert(
-                backend,
-                "INSERT INTO log_record (seq, time_ms, query_id, signature_xml_sha256, record_hash, archive, \
-                 retention_days, segment, frame_offset, frame_len) VALUES ",
-                10,
-                chunk.len(),
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                q = q
-                    .bind(r.seq)
-                    .bind(r.time_ms)
-                    .bind(r.query_id.as_deref())
-                    .bind(r.signature_xml_sha256.as_str())
-                    .bind(r.record_hash.as_str())
-                    .bind(i64::from(r.archive))
-                    .bind(r.retention_days)
-                    .bind(r.at.segment)
-                    .bind(r.at.offset)
-                    .bind(r.at.len);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok::<(), sqlx::Error>(())
+    let mut tx = db.begin_write_on(conn).await.map_err(MsgLogError::from_write)?;
+    if relaxed && db.backend() == egov_store::Backend::Postgres {
+        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
     }
-    .await;
-    if let Err(e) = inserted {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return Err(MsgLogError::from_write(e));
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            db.backend(),
+            "INSERT INTO log_record (seq, time_ms, query_id, signature_xml_sha256, record_hash, archive, \
+             retention_days, segment, frame_offset, frame_len) VALUES ",
+            10,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.seq)
+                .bind(r.time_ms)
+                .bind(r.query_id.as_deref())
+                .bind(r.signature_xml_sha256.as_str())
+                .bind(r.record_hash.as_str())
+                .bind(i64::from(r.archive))
+                .bind(r.retention_days)
+                .bind(r.at.segment)
+                .bind(r.at.offset)
+                .bind(r.at.len);
+        }
+        q.execute(&mut *tx).await.map_err(MsgLogError::from_write)?;
     }
+    tx.commit().await.map_err(MsgLogError::from_write)?;
     Ok(())
 }
 

@@ -270,11 +270,7 @@ impl SegmentWriter {
         if let Err(e) = written {
             self.dirty = true;
             let _ = self.cut_back();
-            return Err(if e.raw_os_error() == Some(28) {
-                MsgLogError::Full(format!("{}: {e}", path.display()))
-            } else {
-                MsgLogError::io(&path, e)
-            });
+            return Err(MsgLogError::io(&path, e));
         }
         self.len += frames.len() as u64;
         Ok((self.number, offset))

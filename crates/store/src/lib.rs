@@ -119,6 +119,19 @@ impl Database {
         }
     }
 
+    /// [`Database::begin_write`] on a connection the caller holds, e.g. to set a
+    /// per-connection option that SQLite refuses to change inside a transaction.
+    pub async fn begin_write_on<'c>(
+        &self,
+        conn: &'c mut sqlx::AnyConnection,
+    ) -> Result<sqlx::Transaction<'c, sqlx::Any>, sqlx::Error> {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => conn.begin().await,
+        }
+    }
+
     /// The pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
