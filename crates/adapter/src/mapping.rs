@@ -262,8 +262,8 @@ impl Locator<'_> {
         self.text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
     }
 
-    fn error<T>(&self, at: &Spanned<T>, message: &str) -> AdapterError {
-        AdapterError::Mapping(format!("{}:{}: {message}", self.file, self.line(at.span().start)))
+    fn error(&self, at: &dyn HasSpan, message: &str) -> AdapterError {
+        AdapterError::Mapping(format!("{}:{}: {message}", self.file, self.line(at.start())))
     }
 }
 
@@ -284,9 +284,7 @@ fn service(at: &Locator<'_>, spanned: &Spanned<RawService>) -> Result<ServiceMap
     if !is_xroad_code(code) {
         return Err(at.error(&s.code, "service code must be letters, digits, '.', '_' or '-'"));
     }
-    let bad = |t: &dyn HasSpan, m: String| {
-        AdapterError::Mapping(format!("{}:{}: service '{code}': {m}", at.file, at.line(t.start())))
-    };
+    let bad = |t: &dyn HasSpan, m: String| at.error(t, &format!("service '{code}': {m}"));
     if let Some(v) = &s.version
         && !is_xroad_code(v.get_ref())
     {
@@ -431,24 +429,21 @@ fn rest_backend(
         Ok(u) => return Err(bad(&r.url, format!("url scheme '{}' is not http or https", u.scheme()))),
         Err(e) => return Err(bad(&r.url, format!("url is not a URL: {e}"))),
     }
-    let mut query = Vec::with_capacity(r.query.len());
-    for (name, template) in &r.query {
-        check(template, &format!("query parameter '{name}'"))?;
-        query.push((name.clone(), template.get_ref().clone()));
-    }
+    let checked = |templates: &IndexMap<String, Spanned<String>>, what: &str| {
+        let mut out = Vec::with_capacity(templates.len());
+        for (name, template) in templates {
+            check(template, &format!("{what} '{name}'"))?;
+            out.push((name.clone(), template.get_ref().clone()));
+        }
+        Ok::<_, AdapterError>(out)
+    };
+    let query = checked(&r.query, "query parameter")?;
     let body = match &r.body {
         None => None,
         Some(_) if !["POST", "PUT", "PATCH"].contains(&method.as_str()) => {
             return Err(bad(&r.url, format!("a body is sent only with POST, PUT or PATCH, not {method}")));
         }
-        Some(b) => {
-            let mut body = Vec::with_capacity(b.len());
-            for (key, template) in b {
-                check(template, &format!("body key '{key}'"))?;
-                body.push((key.clone(), template.get_ref().clone()));
-            }
-            Some(body)
-        }
+        Some(b) => Some(checked(b, "body key")?),
     };
     if let Some(items) = &r.items
         && !items.get_ref().starts_with('/')
