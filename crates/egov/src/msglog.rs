@@ -11,26 +11,12 @@ use egov_msglog::archive::{verify_archive, verify_archive_dir};
 use egov_msglog::verify::{ContainerReport, verify_container};
 use egov_security_server::enrolment::ServerDir;
 
+use crate::ss::ServerDirArgs;
+
 #[derive(Args)]
 pub struct MsgLogArgs {
     #[command(subcommand)]
     command: MsgLogCommand,
-}
-
-#[derive(Args)]
-struct Dir {
-    /// The security server's directory (message log, keys, anchor).
-    #[arg(long = "dir")]
-    path: PathBuf,
-    /// Passphrase sealing the message log's keys.
-    #[arg(long, env = "EGOV_SS_PASSPHRASE", hide_env_values = true)]
-    passphrase: Option<String>,
-}
-
-impl Dir {
-    fn open(&self) -> ServerDir {
-        ServerDir::new(&self.path, self.passphrase.clone())
-    }
 }
 
 #[derive(Subcommand)]
@@ -38,7 +24,7 @@ enum MsgLogCommand {
     /// Export the messages of one query id as X-Road's `queryId.zip` of ASiC-E containers.
     Export {
         #[command(flatten)]
-        dir: Dir,
+        dir: ServerDirArgs,
         /// The client's message id (SOAP `id`, REST `X-Road-Id`).
         #[arg(long)]
         query_id: String,
@@ -72,17 +58,17 @@ enum MsgLogCommand {
     /// Add a new content key and make it current (older keys stay to read older records).
     RotateKey {
         #[command(flatten)]
-        dir: Dir,
+        dir: ServerDirArgs,
     },
     /// Move time-stamped records into archive files now.
     Archive {
         #[command(flatten)]
-        dir: Dir,
+        dir: ServerDirArgs,
     },
     /// Who read the message log (newest first).
     Reads {
         #[command(flatten)]
-        dir: Dir,
+        dir: ServerDirArgs,
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },

@@ -24,16 +24,16 @@ pub struct Db {
 
 #[derive(Args)]
 pub struct ServerDirArgs {
-    /// The server directory: anchor, keys, certificates, saved global configuration.
+    /// The server directory: anchor, keys, certificates, saved global configuration, message log.
     #[arg(long = "dir")]
     path: PathBuf,
-    /// Passphrase of the key files.
+    /// Passphrase of the key files (it also seals the message log's keys).
     #[arg(long, env = "EGOV_SS_PASSPHRASE", hide_env_values = true)]
     passphrase: Option<String>,
 }
 
 impl ServerDirArgs {
-    fn open(&self) -> ServerDir {
+    pub(crate) fn open(&self) -> ServerDir {
         ServerDir::new(&self.path, self.passphrase.clone())
     }
 }
