@@ -43,6 +43,8 @@ pub struct AdapterMapping {
     pub listen: SocketAddr,
     /// HTTPS certificate and key (PEM), when it serves HTTPS (TT-4.2).
     pub tls: Option<TlsFiles>,
+    /// How the security server reaches it: `url` from the file, else `http(s)://listen`.
+    pub base_url: String,
     /// The services, in file order.
     pub services: Vec<ServiceMapping>,
 }
@@ -74,6 +76,17 @@ pub struct ServiceMapping {
     pub response: Vec<(String, String)>,
     /// Element name of each repeated entry (SQL rows, or the REST `items` array).
     pub repeat: Option<String>,
+    /// Whether the caller must name the signing user (X-Road `userId`, TT-6.6): services
+    /// that change records on someone's behalf.
+    pub user_required: bool,
+}
+
+impl ServiceMapping {
+    /// Whether the adapter's REST side takes this service as a POST with a JSON body (the
+    /// back end writes) rather than a GET with query parameters.
+    pub fn is_write(&self) -> bool {
+        matches!(&self.backend, Backend::Rest(r) if r.method != "GET")
+    }
 }
 
 /// A request field.
@@ -139,7 +152,9 @@ pub struct SqlBackend {
     pub database: String,
     /// The query with its `:field` parameters as written.
     pub query: String,
-    /// The fields bound, in the order their `:field` parameters appear.
+    /// The query as sent: each `:field` replaced by its `$k` placeholder.
+    pub statement: String,
+    /// The fields bound to `$1`, `$2`, …: distinct, in order of first appearance.
     pub params: Vec<String>,
     /// How long to wait.
     pub timeout: Duration,
@@ -158,6 +173,7 @@ struct RawFile {
 struct RawAdapter {
     name: Spanned<String>,
     listen: Spanned<String>,
+    url: Option<Spanned<String>>,
     tls: Option<TlsFiles>,
 }
 
@@ -175,6 +191,8 @@ struct RawService {
     #[serde(default)]
     response: IndexMap<String, Spanned<String>>,
     repeat: Option<Spanned<String>>,
+    #[serde(default)]
+    user_required: bool,
 }
 
 /// `fin = "string"`, or `fin = { type = "string", required = false, max_length = 7 }`.
@@ -248,7 +266,24 @@ pub fn parse(text: &str, file: &str) -> Result<AdapterMapping, AdapterError> {
         }
         services.push(service);
     }
-    Ok(AdapterMapping { name: name.clone(), listen, tls: raw.adapter.tls, services })
+    let scheme = if raw.adapter.tls.is_some() { "https" } else { "http" };
+    let base_url = match &raw.adapter.url {
+        None if listen.ip().is_unspecified() => {
+            return Err(at.error(
+                &raw.adapter.listen,
+                "listen is a wildcard address: add url = \"http(s)://host:port\" saying how the security server reaches the adapter",
+            ));
+        }
+        None => format!("{scheme}://{listen}"),
+        Some(u) => match url::Url::parse(u.get_ref()) {
+            Ok(parsed) if parsed.scheme() == scheme && parsed.host().is_some() => {
+                u.get_ref().trim_end_matches('/').to_owned()
+            }
+            Ok(_) => return Err(at.error(u, &format!("url must be a {scheme}:// URL (the adapter serves {scheme})"))),
+            Err(e) => return Err(at.error(u, &format!("url is not a URL: {e}"))),
+        },
+    };
+    Ok(AdapterMapping { name: name.clone(), listen, tls: raw.adapter.tls, base_url, services })
 }
 
 /// Turns byte offsets into line numbers for messages.
@@ -365,6 +400,7 @@ fn service(at: &Locator<'_>, spanned: &Spanned<RawService>) -> Result<ServiceMap
         backend,
         response,
         repeat,
+        user_required: s.user_required,
     })
 }
 
@@ -480,7 +516,7 @@ fn sql_backend(
     if !(lower.starts_with("select") || lower.starts_with("with")) {
         return Err(bad(&s.query, "query must be one read-only SELECT (or WITH … SELECT)".into()));
     }
-    let params = sql_params(statement).map_err(|e| bad(&s.query, e))?;
+    let (positional, params) = positional_sql(statement).map_err(|e| bad(&s.query, e))?;
     for p in &params {
         if !known(p) {
             return Err(bad(&s.query, format!("query uses :{p}, which is not a request field (fields: {})", list())));
@@ -489,6 +525,7 @@ fn sql_backend(
     Ok(SqlBackend {
         database: database.clone(),
         query: statement.to_owned(),
+        statement: positional,
         params,
         timeout: timeout(s.timeout_ms.as_ref(), bad)?,
     })
@@ -542,11 +579,40 @@ pub fn fill(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<St
     Some(out)
 }
 
+/// The statement with each `:name` replaced by `$k`, where k numbers the distinct names in
+/// order of first appearance (the same name binds the same value, in SQLite and PostgreSQL
+/// alike), and those names. Nothing but the validated parameter names is rewritten.
+pub fn positional_sql(sql: &str) -> Result<(String, Vec<String>), String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut last = 0;
+    scan_sql(sql, &mut |start, name| {
+        let k = match names.iter().position(|n| n == name) {
+            Some(k) => k + 1,
+            None => {
+                names.push(name.to_owned());
+                names.len()
+            }
+        };
+        out.push_str(&sql[last..start]);
+        out.push_str(&format!("${k}"));
+        last = start + 1 + name.len();
+    })?;
+    out.push_str(&sql[last..]);
+    Ok((out, names))
+}
+
 /// The `:name` parameters of a SQL statement, in order, outside quoted strings and
 /// identifiers (`'…'`, `"…"`) and comments; `::` (a PostgreSQL cast) is not a parameter.
 pub fn sql_params(sql: &str) -> Result<Vec<String>, String> {
-    let b = sql.as_bytes();
     let mut out = Vec::new();
+    scan_sql(sql, &mut |_, name| out.push(name.to_owned()))?;
+    Ok(out)
+}
+
+/// Calls `found(offset of ':', name)` for each parameter.
+fn scan_sql(sql: &str, found: &mut dyn FnMut(usize, &str)) -> Result<(), String> {
+    let b = sql.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -574,14 +640,14 @@ pub fn sql_params(sql: &str) -> Result<Vec<String>, String> {
                 if !is_identifier(name) {
                     return Err(format!("':' at byte {i} is not followed by a field name"));
                 }
-                out.push(name.to_owned());
+                found(i, name);
                 i = end - 1;
             }
             _ => {}
         }
         i += 1;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -714,6 +780,9 @@ response = { firstName = "first_name", lastName = "last_name" }
         assert_eq!(sql_params("SELECT ':no', a::text FROM t WHERE x = :fin AND y = :year").unwrap(), ["fin", "year"]);
         assert!(sql_params("SELECT 'open").is_err());
         assert!(sql_params("SELECT 1 -- x").is_err());
+        let (sql, names) = positional_sql("SELECT ':x' FROM t WHERE a = :fin OR b = :year OR c = :fin").unwrap();
+        assert_eq!(sql, "SELECT ':x' FROM t WHERE a = $1 OR b = $2 OR c = $1");
+        assert_eq!(names, ["fin", "year"]);
     }
 
     #[test]
