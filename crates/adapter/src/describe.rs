@@ -39,11 +39,7 @@ pub fn wsdl(mapping: &AdapterMapping, location: &str) -> String {
         types.push_str(&format!("      <xs:element name=\"{code}\"><xs:complexType><xs:sequence>\n"));
         for f in &s.fields {
             let min = if f.required { "" } else { " minOccurs=\"0\"" };
-            types.push_str(&format!(
-                "        <xs:element name=\"{}\" type=\"{}\"{min}/>\n",
-                f.name,
-                xsd_type(f.kind)
-            ));
+            types.push_str(&format!("        <xs:element name=\"{}\" type=\"{}\"{min}/>\n", f.name, xsd_type(f.kind)));
         }
         types.push_str("      </xs:sequence></xs:complexType></xs:element>\n");
         types.push_str(&format!("      <xs:element name=\"{code}Response\"><xs:complexType><xs:sequence>\n"));
@@ -63,11 +59,13 @@ pub fn wsdl(mapping: &AdapterMapping, location: &str) -> String {
             "  <wsdl:message name=\"{code}\"><wsdl:part name=\"body\" element=\"tns:{code}\"/></wsdl:message>\n  \
 <wsdl:message name=\"{code}Response\"><wsdl:part name=\"body\" element=\"tns:{code}Response\"/></wsdl:message>\n"
         ));
-        let doc = title(s).map(|t| format!("<wsdl:documentation>{}</wsdl:documentation>", escaped(t))).unwrap_or_default();
+        let doc =
+            title(s).map(|t| format!("<wsdl:documentation>{}</wsdl:documentation>", escaped(t))).unwrap_or_default();
         port_ops.push_str(&format!(
             "    <wsdl:operation name=\"{code}\">{doc}<wsdl:input message=\"tns:{code}\"/><wsdl:output message=\"tns:{code}Response\"/></wsdl:operation>\n"
         ));
-        let version = s.version.as_ref().map(|v| format!("<xrd:version>{}</xrd:version>", escaped(v))).unwrap_or_default();
+        let version =
+            s.version.as_ref().map(|v| format!("<xrd:version>{}</xrd:version>", escaped(v))).unwrap_or_default();
         binding_ops.push_str(&format!(
             "    <wsdl:operation name=\"{code}\"><soap:operation soapAction=\"\" style=\"document\"/>{version}\
 <wsdl:input><soap:body use=\"literal\"/></wsdl:input><wsdl:output><soap:body use=\"literal\"/></wsdl:output></wsdl:operation>\n"
@@ -196,8 +194,15 @@ user_required = true
         let m = crate::mapping::parse(MAPPING, "m.toml").unwrap();
         let read = openapi(&m, &m.services[0], "http://a/rest/getPersonByFin");
         assert_eq!(read["paths"]["/"]["get"]["parameters"][0]["name"], "fin");
-        assert_eq!(read["paths"]["/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["person"]["type"], "array");
+        assert_eq!(
+            read["paths"]["/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["person"]
+                ["type"],
+            "array"
+        );
         let write = openapi(&m, &m.services[1], "http://a/rest/registerInsured");
-        assert_eq!(write["paths"]["/"]["post"]["requestBody"]["content"]["application/json"]["schema"]["required"][0], "fin");
+        assert_eq!(
+            write["paths"]["/"]["post"]["requestBody"]["content"]["application/json"]["schema"]["required"][0],
+            "fin"
+        );
     }
 }

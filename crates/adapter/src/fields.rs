@@ -74,7 +74,10 @@ pub fn check<'a>(
 }
 
 /// Checks a JSON object's members: strings, numbers and booleans are read as their text.
-pub fn check_json(fields: &[Field], object: &serde_json::Map<String, serde_json::Value>) -> Result<Values, AdapterError> {
+pub fn check_json(
+    fields: &[Field],
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Values, AdapterError> {
     let mut raw = Vec::with_capacity(object.len());
     for (name, value) in object {
         let text = match value {
@@ -122,7 +125,10 @@ fn decimal(text: &str) -> Option<String> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let ok = !whole.is_empty() && all_digits(whole) && all_digits(fraction) && !(digits.contains('.') && fraction.is_empty());
+    let ok = !whole.is_empty()
+        && all_digits(whole)
+        && all_digits(fraction)
+        && !(digits.contains('.') && fraction.is_empty());
     ok.then(|| text.to_owned())
 }
 
@@ -168,7 +174,10 @@ mod tests {
             (vec![("fin", "X"), ("amount", "1.")], "field 'amount'"),
             (vec![("fin", "X"), ("active", "yes")], "field 'active': \"yes\" is not true or false"),
             (vec![("fin", "X"), ("from", "2025-02-30")], "field 'from': \"2025-02-30\" is not a date"),
-            (vec![("fin", "X"), ("colour", "red")], "field 'colour': is not a field of this service (fields: fin, year"),
+            (
+                vec![("fin", "X"), ("colour", "red")],
+                "field 'colour': is not a field of this service (fields: fin, year",
+            ),
             (vec![("fin", "X"), ("fin", "Y")], "field 'fin': is given twice"),
             (vec![("fin", "0123456789012345678901")], "field 'fin': is longer than 20 characters"),
             (vec![("fin", "a\u{0}b")], "control characters"),

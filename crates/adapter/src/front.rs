@@ -71,7 +71,8 @@ impl Runtime {
             .iter()
             .find(|s| s.code == code && s.version.as_deref() == header.service.version())
             .ok_or_else(|| AdapterError::UnknownService(header.service.to_string()))?;
-        let text = std::str::from_utf8(body).map_err(|_| AdapterError::BadRequest("the request is not UTF-8".into()))?;
+        let text =
+            std::str::from_utf8(body).map_err(|_| AdapterError::BadRequest("the request is not UTF-8".into()))?;
         let values = soap_fields(service, text)?;
         let caller = Caller {
             client: Some(header.client.to_string()),
@@ -86,7 +87,14 @@ impl Runtime {
     }
 
     /// Answers a REST request for service `code`: status and JSON body.
-    pub async fn rest(&self, method: &str, code: &str, query: Option<&str>, caller: Caller, body: &[u8]) -> (u16, String) {
+    pub async fn rest(
+        &self,
+        method: &str,
+        code: &str,
+        query: Option<&str>,
+        caller: Caller,
+        body: &[u8],
+    ) -> (u16, String) {
         match self.rest_answer(method, code, query, &caller, body).await {
             Ok(answer) => (200, answer.to_json().to_string()),
             Err(e) => (e.rest_status(), e.fault().to_rest_json()),
@@ -115,13 +123,17 @@ impl Runtime {
             (true, "POST") => {
                 let value: serde_json::Value = serde_json::from_slice(body)
                     .map_err(|e| AdapterError::BadRequest(format!("the request body is not JSON: {e}")))?;
-                let object = value
-                    .as_object()
-                    .ok_or_else(|| AdapterError::BadRequest("the request body must be a JSON object of fields".into()))?;
+                let object = value.as_object().ok_or_else(|| {
+                    AdapterError::BadRequest("the request body must be a JSON object of fields".into())
+                })?;
                 fields::check_json(&service.fields, object)?
             }
-            (false, _) => return Err(AdapterError::BadRequest(format!("{code} is read with GET and query parameters"))),
-            (true, _) => return Err(AdapterError::BadRequest(format!("{code} takes POST with a JSON object of fields"))),
+            (false, _) => {
+                return Err(AdapterError::BadRequest(format!("{code} is read with GET and query parameters")));
+            }
+            (true, _) => {
+                return Err(AdapterError::BadRequest(format!("{code} takes POST with a JSON object of fields")));
+            }
         };
         self.answer(service, &values, caller).await
     }
@@ -138,7 +150,9 @@ fn soap_fields(service: &ServiceMapping, text: &str) -> Result<Values, AdapterEr
     let body = doc
         .root_element()
         .children()
-        .find(|n| n.is_element() && n.tag_name().name() == "Body" && n.tag_name().namespace() == Some(soap::SOAP_ENV_NS))
+        .find(|n| {
+            n.is_element() && n.tag_name().name() == "Body" && n.tag_name().namespace() == Some(soap::SOAP_ENV_NS)
+        })
         .ok_or_else(|| AdapterError::BadRequest("the envelope has no Body".into()))?;
     let operation =
         body.children().find(|n| n.is_element()).ok_or_else(|| AdapterError::BadRequest("the Body is empty".into()))?;

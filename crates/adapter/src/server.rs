@@ -237,7 +237,8 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let body = match Limited::new(req.into_body(), MAX_REQUEST).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            let e = AdapterError::BadRequest(format!("the request is unreadable or larger than {} KiB", MAX_REQUEST >> 10));
+            let e =
+                AdapterError::BadRequest(format!("the request is unreadable or larger than {} KiB", MAX_REQUEST >> 10));
             return reply(400, "application/json", e.fault().to_rest_json());
         }
     };
@@ -248,12 +249,15 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "/wsdl") => reply(200, XML, runtime.wsdl.clone()),
         (&Method::GET, "/health") => reply(200, "text/plain", "ok"),
         (_, p) if p.starts_with("/rest/") => {
-            let (status, json) = runtime.rest(method.as_str(), &p["/rest/".len()..], query.as_deref(), caller, &body).await;
+            let (status, json) =
+                runtime.rest(method.as_str(), &p["/rest/".len()..], query.as_deref(), caller, &body).await;
             reply(status, JSON, json)
         }
         (&Method::GET, p) if p.starts_with("/openapi/") => match runtime.openapi(&p["/openapi/".len()..]) {
             Some(doc) => reply(200, JSON, doc.to_string()),
-            None => reply(404, JSON, AdapterError::UnknownService(p["/openapi/".len()..].into()).fault().to_rest_json()),
+            None => {
+                reply(404, JSON, AdapterError::UnknownService(p["/openapi/".len()..].into()).fault().to_rest_json())
+            }
         },
         (_, "/admin/mapping") if !authorised => {
             reply(401, "text/plain; charset=utf-8", "the admin routes need the security server's adapter token\n")
@@ -262,7 +266,11 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         (&Method::PUT, "/admin/mapping") => match std::str::from_utf8(&body) {
             Err(_) => reply(400, "text/plain; charset=utf-8", "the mapping is not UTF-8\n"),
             Ok(text) => match replace(shared, text.to_owned()).await {
-                Ok(addr) => reply(200, JSON, serde_json::json!({"applied": true, "listen": addr.to_string()}).to_string()),
+                Ok(addr) => {
+                    let base_url = shared.runtime.read().unwrap_or_else(|p| p.into_inner()).mapping.base_url.clone();
+                    let answer = serde_json::json!({"applied": true, "listen": addr.to_string(), "base_url": base_url});
+                    reply(200, JSON, answer.to_string())
+                }
                 Err(e) => reply(400, "text/plain; charset=utf-8", format!("{e}\n")),
             },
         },
@@ -301,14 +309,16 @@ async fn replace(shared: &Arc<Shared>, text: String) -> Result<SocketAddr, Adapt
         None
     };
     if let Some(file) = &shared.file {
-        write_atomically(file, &text).map_err(|e| AdapterError::Start(format!("cannot save {}: {e}", file.display())))?;
+        write_atomically(file, &text)
+            .map_err(|e| AdapterError::Start(format!("cannot save {}: {e}", file.display())))?;
     }
     let addr = match rebound {
         None => current_addr,
         Some((addr, listener, tls)) => {
             let (stop, stopped) = watch::channel(false);
             spawn_serve(listener, tls, shared.clone(), stopped);
-            let (_, old_stop) = std::mem::replace(&mut *shared.listener.lock().unwrap_or_else(|p| p.into_inner()), (addr, stop));
+            let (_, old_stop) =
+                std::mem::replace(&mut *shared.listener.lock().unwrap_or_else(|p| p.into_inner()), (addr, stop));
             // the old listener stops accepting; its open connections finish their answers
             // (this push's among them) and close
             let _ = old_stop.send(true);
@@ -332,7 +342,8 @@ fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 pub async fn push(base_url: &str, token: &str, text: &str, ca_pem: Option<&[u8]>) -> Result<String, AdapterError> {
     let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
     if let Some(pem) = ca_pem {
-        let cert = reqwest::Certificate::from_pem(pem).map_err(|e| AdapterError::Start(format!("adapter certificate: {e}")))?;
+        let cert = reqwest::Certificate::from_pem(pem)
+            .map_err(|e| AdapterError::Start(format!("adapter certificate: {e}")))?;
         builder = builder.tls_certs_only([cert]);
     }
     let client = builder.build().map_err(|e| AdapterError::Start(e.to_string()))?;
@@ -349,6 +360,10 @@ pub async fn push(base_url: &str, token: &str, text: &str, ca_pem: Option<&[u8]>
     if status.is_success() {
         Ok(body)
     } else {
-        Err(AdapterError::Mapping(format!("the adapter refused the mapping (HTTP {}): {}", status.as_u16(), body.trim())))
+        Err(AdapterError::Mapping(format!(
+            "the adapter refused the mapping (HTTP {}): {}",
+            status.as_u16(),
+            body.trim()
+        )))
     }
 }

@@ -29,11 +29,19 @@ async fn legacy_rest() -> String {
                 }
             }),
         )
-        .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(3)).await; "{}" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                "{}"
+            }),
+        )
         .route("/garbage", get(|| async { "<html>maintenance</html>" }))
         .route(
             "/fail",
-            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "java.lang.NullPointerException\n\tat az.gov.Billing") }),
+            get(|| async {
+                (StatusCode::INTERNAL_SERVER_ERROR, "java.lang.NullPointerException\n\tat az.gov.Billing")
+            }),
         )
         .route(
             "/register",
@@ -143,12 +151,10 @@ async fn world() -> World {
     let file = dir.path().join("adapter.toml");
     let text = mapping(&rest, &db, "127.0.0.1:0");
     std::fs::write(&file, &text).unwrap();
-    let adapter = egov_adapter::start(
-        text,
-        AdapterOptions { file: Some(file), admin_token: Some("s3cret-token".into()) },
-    )
-    .await
-    .unwrap();
+    let adapter =
+        egov_adapter::start(text, AdapterOptions { file: Some(file), admin_token: Some("s3cret-token".into()) })
+            .await
+            .unwrap();
     World { adapter, http: reqwest::Client::new(), _dir: dir, rest, db }
 }
 
@@ -167,7 +173,8 @@ impl World {
 <xrd:id>q-1</xrd:id>{user}<xrd:protocolVersion>4.0</xrd:protocolVersion></SOAP-ENV:Header>
 <SOAP-ENV:Body><a:{service} xmlns:a="urn:egov:adapter:test-agency">{fields}</a:{service}></SOAP-ENV:Body></SOAP-ENV:Envelope>"#
         );
-        let r = self.http.post(self.url("/soap")).header("content-type", "text/xml").body(envelope).send().await.unwrap();
+        let r =
+            self.http.post(self.url("/soap")).header("content-type", "text/xml").body(envelope).send().await.unwrap();
         assert_eq!(r.status(), 200);
         r.text().await.unwrap().replace("&apos;", "'").replace("&quot;", "\"")
     }
@@ -188,7 +195,10 @@ async fn soap_and_rest_sides_answer_from_rest_and_sql_back_ends() {
     let bills = w.soap("waterBills", None, None, "<a:subscriber>AZS-100</a:subscriber>").await;
     assert_eq!(bills.matches("<a:bill>").count(), 2, "{bills}");
     let person = w.soap("person", Some("v1"), None, "<a:fin>5ZX7K2P</a:fin>").await;
-    assert!(person.contains("<a:name>Aysel Məmmədova</a:name><a:born>1988</a:born><a:pension>310.5</a:pension>"), "{person}");
+    assert!(
+        person.contains("<a:name>Aysel Məmmədova</a:name><a:born>1988</a:born><a:pension>310.5</a:pension>"),
+        "{person}"
+    );
 
     assert_eq!(w.get("/rest/waterDebt?subscriber=AZS-100").await, (200, json!({"amount": 12.5, "currency": "AZN"})));
     let (status, people) = w.get("/rest/person?fin=3JH8LQ1").await;
@@ -228,20 +238,69 @@ async fn every_bad_input_is_a_fault_naming_the_field_or_cause() {
     let w = world().await;
     let soap_cases = [
         ("waterDebt", Some("v1"), None, "", "Client.InvalidField", "field 'subscriber': is required"),
-        ("waterDebt", Some("v1"), None, "<a:subscriber>AZS-100-TOO-LONG</a:subscriber>", "Client.InvalidField", "longer than 12"),
-        ("waterDebt", Some("v1"), None, "<a:subscriber>A</a:subscriber><a:colour>red</a:colour>", "Client.InvalidField", "field 'colour'"),
-        ("waterDebt", Some("v1"), None, "<a:subscriber><b>x</b></a:subscriber>", "Client.InvalidField", "must hold text"),
+        (
+            "waterDebt",
+            Some("v1"),
+            None,
+            "<a:subscriber>AZS-100-TOO-LONG</a:subscriber>",
+            "Client.InvalidField",
+            "longer than 12",
+        ),
+        (
+            "waterDebt",
+            Some("v1"),
+            None,
+            "<a:subscriber>A</a:subscriber><a:colour>red</a:colour>",
+            "Client.InvalidField",
+            "field 'colour'",
+        ),
+        (
+            "waterDebt",
+            Some("v1"),
+            None,
+            "<a:subscriber><b>x</b></a:subscriber>",
+            "Client.InvalidField",
+            "must hold text",
+        ),
         ("waterDebt", None, None, "<a:subscriber>A</a:subscriber>", "Client.UnknownService", "no service"),
-        ("waterDebt", Some("v1"), None, "<a:subscriber>missing</a:subscriber>", "Client.NotFound", "no subscriber with this code"),
-        ("waterDebt", Some("v1"), None, "<a:subscriber>refused</a:subscriber>", "Client.BackendRefused", "HTTP 422): the code is closed"),
-        ("register", None, None, "<a:fin>X</a:fin><a:months>six</a:months>", "Client.InvalidField", "field 'months': \"six\" is not a whole number"),
+        (
+            "waterDebt",
+            Some("v1"),
+            None,
+            "<a:subscriber>missing</a:subscriber>",
+            "Client.NotFound",
+            "no subscriber with this code",
+        ),
+        (
+            "waterDebt",
+            Some("v1"),
+            None,
+            "<a:subscriber>refused</a:subscriber>",
+            "Client.BackendRefused",
+            "HTTP 422): the code is closed",
+        ),
+        (
+            "register",
+            None,
+            None,
+            "<a:fin>X</a:fin><a:months>six</a:months>",
+            "Client.InvalidField",
+            "field 'months': \"six\" is not a whole number",
+        ),
         ("register", None, None, "<a:fin>X</a:fin><a:months>6</a:months>", "Client.UserRequired", "signing user"),
         ("slow", None, None, "", "Server.BackendTimeout", "within 300 ms"),
         ("garbage", None, None, "", "Server.BackendInvalidResponse", "not JSON"),
         ("failing", None, None, "", "Server.BackendFailed", "HTTP 500"),
         ("down", None, None, "", "Server.BackendUnavailable", "not reachable"),
         ("badSql", None, None, "", "Server.BackendFailed", "no such table: nowhere"),
-        ("person", Some("v1"), None, "<a:fin>X</a:fin><a:bornAfter>1980.5</a:bornAfter>", "Client.InvalidField", "bornAfter"),
+        (
+            "person",
+            Some("v1"),
+            None,
+            "<a:fin>X</a:fin><a:bornAfter>1980.5</a:bornAfter>",
+            "Client.InvalidField",
+            "bornAfter",
+        ),
     ];
     for (service, version, user, fields, code, message) in soap_cases {
         let started = std::time::Instant::now();
@@ -324,6 +383,9 @@ async fn the_adapter_serves_https_when_its_mapping_says_so() {
         .unwrap();
     let r = client.get(format!("https://localhost:{port}/rest/waterDebt?subscriber=A")).send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"amount": 12.5}));
-    assert!(reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_err(), "no plain HTTP on an HTTPS adapter");
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_err(),
+        "no plain HTTP on an HTTPS adapter"
+    );
     adapter.stop().await;
 }

@@ -185,7 +185,7 @@ impl Setup {
         let federation = fed.start(move |s| egov_store::sqlite_url(&root.join(format!("{}.db", s.spec.name)))).await?;
         let provider_store = federation.store(1);
         let provider: egov_xroad::ClientId = "BENCH/GOV/1000000002/provider".parse()?;
-        let wsdl = egov_demo::agencies::population_wsdl(&format!("http://{stub}/")).replace("getPersonByFin", "echo");
+        let wsdl = egov_demo::fixture::population_wsdl(&format!("http://{stub}/")).replace("getPersonByFin", "echo");
         provider_store.add_wsdl(&provider, "bench", &wsdl, None).await?;
         let service = provider.service("echo", Some("v1"))?;
         provider_store.grant(&service, &Subject::Client("BENCH/GOV/1000000001/client".parse()?), "*", "/**").await?;

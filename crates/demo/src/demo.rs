@@ -1,9 +1,11 @@
 //! `egov demo`: a whole federation on loopback in one process (shared/DESIGN.md decision 1).
 //!
-//! Three participants, each with its own security server: the portal operator (consumer),
-//! the Ministry of Justice population registry (SOAP provider) and the State Social
-//! Protection Fund (REST provider, and consumer of the registry). Keys and certificates
-//! come from a Certification Centre created at start-up, through certificate requests.
+//! Eight participants, each with its own security server: the portal operator (consumer of
+//! everything) and the seven agencies of [`crate::agency`], whose own systems answer through
+//! adapter servers. Each agency's security server keeps its adapter's mapping and pushes it
+//! (TT-4.1.4.4), which registers the SOAP and REST services; access rights follow the
+//! contracts. Keys and certificates come from a Certification Centre created at start-up,
+//! through certificate requests.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -11,10 +13,10 @@ use std::path::{Path, PathBuf};
 use egov_monitor::{ServerEntry, StationConfig};
 use egov_security_server::conf::Subject;
 use egov_security_server::server_files::MsgLogFile;
-use egov_xroad::{ClientId, ServiceId};
+use egov_xroad::ClientId;
 use serde_json::json;
 
-use crate::agencies;
+use crate::agency::{self, RunningAgencies};
 use crate::federation::{Federation, ParticipantSpec, RunningFederation};
 use egov_globalconf::Limits;
 
@@ -29,6 +31,8 @@ pub const INSTANCE: &str = "AZ";
 pub struct DemoOptions {
     /// Where to keep databases, keys and `demo.json`; a temporary directory if `None`.
     pub data_dir: Option<PathBuf>,
+    /// People in the synthetic population ([`agency::people::DEMO_POPULATION`] if `None`).
+    pub population: Option<usize>,
 }
 
 fn id<T: std::str::FromStr>(s: &str) -> anyhow::Result<T>
@@ -38,31 +42,9 @@ where
     Ok(s.parse::<T>()?)
 }
 
-/// The demo's participants.
+/// The demo's participants: the portal operator, then the seven agencies.
 pub fn participants() -> anyhow::Result<Vec<ParticipantSpec>> {
-    Ok(vec![
-        ParticipantSpec {
-            name: "portal-operator".into(),
-            member: id("AZ/GOV/1400000001")?,
-            member_name: "Electronic Government portal operator".into(),
-            subsystems: vec!["portal".into()],
-            server_code: "ss-portal".into(),
-        },
-        ParticipantSpec {
-            name: "ministry-of-justice".into(),
-            member: id("AZ/GOV/1400000002")?,
-            member_name: "Ministry of Justice of the Republic of Azerbaijan".into(),
-            subsystems: vec!["population-registry".into()],
-            server_code: "ss-justice".into(),
-        },
-        ParticipantSpec {
-            name: "social-protection-fund".into(),
-            member: id("AZ/GOV/1400000003")?,
-            member_name: "State Social Protection Fund".into(),
-            subsystems: vec!["insurance".into()],
-            server_code: "ss-sspf".into(),
-        },
-    ])
+    std::iter::once(&agency::PORTAL).chain(agency::AGENCIES).map(|a| a.participant(INSTANCE)).collect()
 }
 
 /// Runs the demo until `shutdown` completes.
@@ -72,13 +54,13 @@ pub async fn run(options: DemoOptions, shutdown: impl Future<Output = ()>) -> an
         None => (crate::federation::scratch_dir()?, true),
     };
     std::fs::create_dir_all(&data_dir)?;
-    let demo = start(&data_dir).await?;
+    let demo = start(&data_dir, options.population.unwrap_or(agency::people::DEMO_POPULATION)).await?;
     println!("{}", demo.summary);
     shutdown.await;
     println!("stopping the demo federation…");
     demo.station.stop();
     demo.federation.stop().await;
-    demo.agencies_shutdown.trigger();
+    demo.agencies.stop().await;
     if scratch {
         // nothing the user asked to keep: leave no keys or databases behind
         let _ = std::fs::remove_dir_all(&data_dir);
@@ -95,7 +77,8 @@ pub struct Demo {
     pub manifest: serde_json::Value,
     /// Human-readable summary.
     pub summary: String,
-    agencies_shutdown: egov_security_server::http::ShutdownTrigger,
+    /// The agencies' own systems and adapters.
+    pub agencies: RunningAgencies,
     station: egov_monitor::RunningStation,
 }
 
@@ -105,13 +88,14 @@ impl std::fmt::Debug for Demo {
     }
 }
 
-/// Starts the demo federation and writes `data_dir/demo.json` once everything is ready.
-pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
-    let (agencies_shutdown, agencies_rx) = egov_security_server::http::shutdown_pair();
-    let is_addr = agencies::start(agencies_rx).await?;
+/// Starts the demo federation with a population of `people` and writes
+/// `data_dir/demo.json` once everything is ready.
+pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
+    // the agencies' own systems first: databases, REST services, and an adapter each
+    let agencies = agency::start(data_dir, agency::people::DEMO_SEED, people).await?;
 
-    // the operator first: Certification Centre and central server; then every agency's
-    // security server comes in through registration (TT-4.1.2)
+    // the operator: Certification Centre and central server; then every agency's security
+    // server comes in through registration (TT-4.1.2)
     let mut federation = Federation::with_central(INSTANCE, data_dir, Limits::default(), CONF_VALIDITY_SECS).await?;
     // every server keeps a message log; time-stamps every 5 s so /asic answers soon
     federation.message_log = Some((
@@ -129,25 +113,30 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
     std::fs::write(data_dir.join("ca.pem"), &ca_pem)?;
     let central_dir = data_dir.join("central");
 
-    let portal: ClientId = id("AZ/GOV/1400000001/portal")?;
-    let registry: ClientId = id("AZ/GOV/1400000002/population-registry")?;
-    let insurance: ClientId = id("AZ/GOV/1400000003/insurance")?;
-    let get_person: ServiceId = id("AZ/GOV/1400000002/population-registry/getPersonByFin/v1")?;
-    let payments: ServiceId = id("AZ/GOV/1400000003/insurance/payments")?;
-
-    // Ministry of Justice: the population registry's WSDL service, for the portal and the fund
-    let justice = running.store(1);
-    let wsdl = agencies::population_wsdl(&format!("http://{is_addr}/population"));
-    justice.add_wsdl(&registry, &format!("http://{is_addr}/population/wsdl"), &wsdl, None).await?;
-    justice.grant(&get_person, &Subject::Client(portal.clone()), "*", "/**").await?;
-    justice.grant(&get_person, &Subject::Client(insurance.clone()), "*", "/**").await?;
-
-    // Social Protection Fund: REST payments, endpoint-level rights for the portal
-    let sspf = running.store(2);
-    sspf.add_rest_service(&payments, &format!("http://{is_addr}/sspf"), Some(&agencies::payments_openapi())).await?;
-    for path in ["/persons/*/payments", "/persons/*/pension-capital"] {
-        sspf.add_endpoint(&payments, "GET", path).await?;
-        sspf.grant(&payments, &Subject::Client(portal.clone()), "GET", path).await?;
+    // each agency's security server keeps its adapter's mapping and pushes it (TT-4.1.4.4),
+    // which registers the adapter's SOAP and REST services
+    let portal: ClientId = id(&agency::PORTAL.client(INSTANCE))?;
+    let mut services = Vec::new();
+    for (i, (def, adapter, text, token)) in agencies.adapters.iter().enumerate() {
+        let store = running.store(i + 1);
+        let client: ClientId = id(&def.client(INSTANCE))?;
+        let base = format!("http://{}", adapter.addr());
+        egov_security_server::adapters::connect(store, &client, text, Some(&base), token, None).await?;
+        for s in &adapter.runtime().mapping.services {
+            let service = client.service(&s.code, s.version.as_deref())?;
+            // the portal operator may call everything; the agencies what their contracts list
+            let mut consumers = vec![portal.clone()];
+            for (consumer, provider, code) in agency::CONTRACTS {
+                if *provider == def.name && *code == s.code {
+                    let c = agency::AGENCIES.iter().find(|a| a.name == *consumer).map(|a| a.client(INSTANCE));
+                    consumers.push(id(&c.unwrap_or_default())?);
+                }
+            }
+            for c in &consumers {
+                store.grant(&service, &Subject::Client(c.clone()), "*", "/**").await?;
+            }
+            services.push((*def, s.clone(), service));
+        }
     }
     running.reload_conf().await?;
 
@@ -195,16 +184,64 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
             })
         })
         .collect();
-    let services = json!([
-        {"id": get_person.to_string(), "protocol": "soap", "client": portal.to_string(), "client_url": running.client_url(0),
-         "params": {"fin": "5ZX7K2P"}, "namespace": agencies::POPULATION_NS},
-        {"id": get_person.to_string(), "protocol": "soap", "client": insurance.to_string(), "client_url": running.client_url(2),
-         "params": {"fin": "3JH8LQ1"}, "namespace": agencies::POPULATION_NS},
-        {"id": payments.to_string(), "protocol": "rest", "client": portal.to_string(), "client_url": running.client_url(0),
-         "params": {"year": "2025"}, "rest_path": "/persons/5ZX7K2P/payments", "method": "GET"},
-        {"id": payments.to_string(), "protocol": "rest", "client": portal.to_string(), "client_url": running.client_url(0),
-         "params": {}, "rest_path": "/persons/9PLM4TR/pension-capital", "method": "GET"},
-    ]);
+    let samples = agency::samples(&agencies.population);
+    let mut service_list = Vec::new();
+    for (def, s, service) in &services {
+        let Some((_, params)) = samples.iter().find(|(code, _)| *code == s.code) else { continue };
+        let namespace = format!(
+            "urn:egov:adapter:{}",
+            agencies
+                .adapters
+                .iter()
+                .find(|a| a.0.name == def.name)
+                .map(|a| a.1.runtime().mapping.name.clone())
+                .unwrap_or_default()
+        );
+        let user_id = s.user_required.then_some("AZ-FIN-5ZX7K2P");
+        let rest_id = service.without_version();
+        let rest_url = format!("{}/r1/{}", running.client_url(0), rest_id.to_string());
+        let (method, url, body) = if s.is_write() {
+            ("POST", rest_url, Some(params.clone()))
+        } else {
+            let query: Vec<String> = params
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ("GET", format!("{rest_url}?{}", query.join("&")), None)
+        };
+        service_list.push(
+            json!({"id": service.to_string(), "protocol": "soap", "provider": def.name, "title": s.title,
+            "client": portal.to_string(), "client_url": running.client_url(0), "params": params, "namespace": namespace,
+            "user_id": user_id}),
+        );
+        service_list.push(json!({"id": rest_id.to_string(), "protocol": "rest", "provider": def.name, "title": s.title,
+            "client": portal.to_string(), "client_url": running.client_url(0), "method": method, "url": url, "body": body,
+            "user_id": user_id}));
+    }
+    let (denied_consumer, denied_provider, denied_code) = agency::NOT_GRANTED;
+    let consumer_index = 1 + agency::AGENCIES.iter().position(|a| a.name == denied_consumer).unwrap_or(0);
+    let provider =
+        agency::AGENCIES.iter().find(|a| a.name == denied_provider).map(|a| a.client(INSTANCE)).unwrap_or_default();
+    let denied_fin = samples.iter().find(|(c, _)| *c == denied_code).map(|(_, p)| p["fin"].clone()).unwrap_or_default();
+    let access_denied = json!({
+        "explanation": "Azərsu has no contract with the population registry: the call is refused with Server.ServerProxy.AccessDenied",
+        "client": agency::AGENCIES.iter().find(|a| a.name == denied_consumer).map(|a| a.client(INSTANCE)),
+        "client_url": running.client_url(consumer_index),
+        "url": format!("{}/r1/{provider}/{denied_code}?fin={}", running.client_url(consumer_index), denied_fin.as_str().unwrap_or("")),
+    });
+    let contracts: Vec<serde_json::Value> =
+        agency::CONTRACTS.iter().map(|(c, p, s)| json!({"consumer": c, "provider": p, "service": s})).collect();
+    let adapters: Vec<serde_json::Value> = agencies
+        .adapters
+        .iter()
+        .map(|(def, a, _, _)| json!({"agency": def.name, "url": format!("http://{}", a.addr()), "wsdl": format!("http://{}/wsdl", a.addr())}))
+        .collect();
+    let legacy: serde_json::Map<String, serde_json::Value> =
+        agencies.legacy.iter().map(|(n, l)| ((*n).to_owned(), json!(l.url))).collect();
     let manifest = json!({
         "instance": INSTANCE,
         "data_dir": data_dir.display().to_string(),
@@ -231,10 +268,18 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
             "archive_reader_token": running.tokens.archive_reader,
             "how": "curl -H 'Authorization: Bearer TOKEN' 'CLIENT_URL/asic?queryId=QUERY_ID' -o q.zip; egov msglog verify q.zip --ca CA",
         },
-        "services": services,
+        "services": service_list,
+        "access_denied_example": access_denied,
+        "contracts": contracts,
+        "population": {"people": agencies.population.people.len(), "seed": format!("{:#x}", agency::people::DEMO_SEED)},
+        "adapters": adapters,
         "information_systems": {
-            "population_registry": format!("http://{is_addr}/population"),
-            "social_protection_fund": format!("http://{is_addr}/sspf"),
+            "rest": legacy,
+            "databases": {
+                "population_registry": agencies.databases.population.display().to_string(),
+                "azersu": agencies.databases.azersu.display().to_string(),
+                "labour": agencies.databases.labour.display().to_string(),
+            },
         },
         "wsdl_url": format!("{}/wsdl?xRoadInstance=AZ&memberClass=GOV&memberCode=1400000002&subsystemCode=population-registry&serviceCode=getPersonByFin&version=v1", running.client_url(0)),
     });
@@ -260,12 +305,14 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Demo> {
         ));
     }
     summary.push_str(&format!(
-        "\nmonitoring station: {monitoring_url} (metrics {monitoring_url}/metrics)\ninformation systems: population registry http://{is_addr}/population, social protection fund http://{is_addr}/sspf\n\
-\ntry:\n  curl -s -H 'X-Road-Client: AZ/GOV/1400000001/portal' '{}/r1/AZ/GOV/1400000003/insurance/payments/persons/5ZX7K2P/payments?year=2025'\n\
+        "\nmonitoring station: {monitoring_url} (metrics {monitoring_url}/metrics)\n{} agencies behind adapters, {} people in their registers; every service with a sample request is in demo.json\n\
+\ntry:\n  curl -s -H 'X-Road-Client: AZ/GOV/1400000001/portal' '{}'\n\
 \x20 curl -s '{}'\n\nwritten: {}\nCtrl-C stops the federation.",
-        running.client_url(0),
+        agencies.adapters.len(),
+        agencies.population.people.len(),
+        service_list.iter().find(|s| s["protocol"] == "rest" && s["method"] == "GET").and_then(|s| s["url"].as_str()).unwrap_or(""),
         manifest["wsdl_url"].as_str().unwrap_or_default(),
         data_dir.join("demo.json").display()
     ));
-    Ok(Demo { federation: running, manifest, summary, agencies_shutdown, station })
+    Ok(Demo { federation: running, manifest, summary, agencies, station })
 }

@@ -4,8 +4,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod agencies;
+pub mod agency;
 pub mod demo;
 pub mod federation;
+pub mod fixture;
 
 pub use demo::{DemoOptions, run};

@@ -1,6 +1,7 @@
 //! `egov`: one binary for every component; it only parses the command line and wires the
 //! library crates together (shared/DESIGN.md decision 1).
 
+mod adapter;
 mod ca;
 mod central;
 mod monitor;
@@ -33,6 +34,9 @@ enum Command {
         /// Where to keep databases, keys and demo.json (a temporary directory by default).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// People in the agencies' synthetic registers (100,000 by default).
+        #[arg(long)]
+        population: Option<usize>,
     },
     /// Security server: run it, and manage its clients, services and access rights.
     Ss {
@@ -46,6 +50,8 @@ enum Command {
     Ca(ca::CaArgs),
     /// The message log offline: export, verify, rotate the key, archive, list reads.
     Msglog(msglog::MsgLogArgs),
+    /// Adapter server: join an existing REST/JSON service or SQL database by a mapping file.
+    Adapter(adapter::AdapterArgs),
     /// The local monitoring station: usage and health of security servers, never contents.
     Monitor(monitor::MonitorArgs),
     /// Benchmarks.
@@ -80,7 +86,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo { data_dir } => egov_demo::run(egov_demo::DemoOptions { data_dir }, shutdown_signal()).await,
+            Command::Demo { data_dir, population } => {
+                egov_demo::run(egov_demo::DemoOptions { data_dir, population }, shutdown_signal()).await
+            }
+            Command::Adapter(args) => adapter::run(args, shutdown_signal()).await,
             Command::Ss { command } => ss::run(command, shutdown_signal()).await,
             Command::Central(args) => central::run(args, shutdown_signal()).await,
             Command::Ca(args) => ca::run(args, shutdown_signal()).await,

@@ -108,8 +108,45 @@ pub enum SsCommand {
         #[command(subcommand)]
         command: AclCommand,
     },
+    /// Adapter servers whose mappings this server keeps and pushes (TT-4.1.4, TT-4.2).
+    Adapter {
+        #[command(subcommand)]
+        command: AdapterCommand,
+    },
     /// Print the configuration.
     Show {
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdapterCommand {
+    /// Keep a mapping, push it to the adapter and register its SOAP and REST services for
+    /// the client. Run again with a changed file to change the adapter (its address or
+    /// protocol too): the push goes to where the adapter runs now.
+    Connect {
+        /// The subsystem whose services the adapter answers.
+        #[arg(long)]
+        client: ClientId,
+        /// The mapping file (TOML).
+        #[arg(long)]
+        mapping: PathBuf,
+        /// Where the adapter runs now (default: where this server last pushed, else the
+        /// mapping's own address).
+        #[arg(long)]
+        url: Option<String>,
+        /// The adapter's push token.
+        #[arg(long, env = "EGOV_ADAPTER_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The adapter's HTTPS certificate (PEM), when it serves HTTPS.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// List the adapters this server keeps.
+    List {
         #[command(flatten)]
         db: Db,
     },
@@ -339,6 +376,25 @@ pub async fn run(command: SsCommand, shutdown: impl Future<Output = ()>) -> anyh
             let subject = Subject::parse(&subject).map_err(anyhow::Error::msg).context("--subject")?;
             let n = open(&db).await?.revoke(&service, &subject, method.as_deref(), path.as_deref()).await?;
             println!("{n} access right(s) removed");
+            Ok(())
+        }
+        SsCommand::Adapter { command: AdapterCommand::Connect { client, mapping, url, token, ca, db } } => {
+            let text = std::fs::read_to_string(&mapping).with_context(|| format!("reading {}", mapping.display()))?;
+            let ca = ca.map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display()))).transpose()?;
+            let store = open(&db).await?;
+            let stored =
+                egov_security_server::adapters::connect(&store, &client, &text, url.as_deref(), &token, ca.as_deref())
+                    .await?;
+            println!(
+                "adapter {} at {} connected for {client}; its services are registered",
+                stored.name, stored.base_url
+            );
+            Ok(())
+        }
+        SsCommand::Adapter { command: AdapterCommand::List { db } } => {
+            for a in open(&db).await?.adapters().await? {
+                println!("{}  {}  {}", a.name, a.client, a.base_url);
+            }
             Ok(())
         }
         SsCommand::Show { db } => show(&open(&db).await?).await,

@@ -209,9 +209,9 @@ fn separate_processes_exchange_through_egov_ss_serve() {
     // 2. the ministry's information system
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (_stop, rx) = egov_security_server::http::shutdown_pair();
-    let is_addr = rt.block_on(egov_demo::agencies::start(rx)).unwrap();
+    let is_addr = rt.block_on(egov_demo::fixture::start(rx)).unwrap();
     let wsdl_file = dir.path().join("population.wsdl");
-    std::fs::write(&wsdl_file, egov_demo::agencies::population_wsdl(&format!("http://{is_addr}/population"))).unwrap();
+    std::fs::write(&wsdl_file, egov_demo::fixture::population_wsdl(&format!("http://{is_addr}/population"))).unwrap();
 
     // 3. configure both servers with the command line, on fresh databases
     let justice_db = format!("sqlite://{}", dir.path().join("justice-conf.db").display());
@@ -279,7 +279,7 @@ fn separate_processes_exchange_through_egov_ss_serve() {
             },
             &format!(
                 "<p:getPersonByFin xmlns:p=\"{}\"><p:fin>9PLM4TR</p:fin></p:getPersonByFin>",
-                egov_demo::agencies::POPULATION_NS
+                egov_demo::fixture::POPULATION_NS
             ),
         )
     };

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod adapters;
 pub mod backend;
 pub mod central_http;
 pub mod client_proxy;

@@ -364,7 +364,7 @@ async fn provider_timeout_and_broken_services_give_faults() {
     // a service that is down
     let store = w.fed.store(B);
     let provider = client("AZ/GOV/2/provider");
-    let wsdl = egov_demo::agencies::population_wsdl("http://127.0.0.1:9/down").replace("getPersonByFin", "downOp");
+    let wsdl = egov_demo::fixture::population_wsdl("http://127.0.0.1:9/down").replace("getPersonByFin", "downOp");
     store.add_wsdl(&provider, "x", &wsdl, None).await.unwrap();
     store
         .grant(

@@ -4,9 +4,9 @@
 pub mod rest;
 pub mod sql;
 
+use crate::AdapterError;
 use crate::fields::Values;
 use crate::mapping::{Backend, ServiceMapping};
-use crate::AdapterError;
 
 /// Who is asking, passed on to a REST back end so the legacy system can keep its own
 /// audit trail (X-Road headers of the request).
@@ -36,7 +36,9 @@ impl Answer {
     /// The answer as a JSON object: `{element: value, …}`, or `{repeat: [{…}, …]}`.
     pub fn to_json(&self) -> serde_json::Value {
         let entry = |e: &Entry| {
-            serde_json::Value::Object(e.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
+            serde_json::Value::Object(
+                e.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            )
         };
         match &self.repeat {
             Some(r) => serde_json::json!({ r: self.entries.iter().map(entry).collect::<Vec<_>>() }),
@@ -84,7 +86,12 @@ pub struct Backends {
 
 impl Backends {
     /// Calls the service's back end with checked `values`.
-    pub async fn call(&self, service: &ServiceMapping, values: &Values, caller: &Caller) -> Result<Answer, AdapterError> {
+    pub async fn call(
+        &self,
+        service: &ServiceMapping,
+        values: &Values,
+        caller: &Caller,
+    ) -> Result<Answer, AdapterError> {
         match &service.backend {
             Backend::Rest(r) => self.rest.call(service, r, values, caller).await,
             Backend::Sql(s) => self.sql.call(service, s, values).await,

@@ -112,7 +112,8 @@ fn build(
     if let Some(body) = &rest.body {
         let mut object = serde_json::Map::new();
         for (key, template) in body {
-            let whole = template.strip_prefix('{').and_then(|t| t.strip_suffix('}')).filter(|n| values.contains_key(*n));
+            let whole =
+                template.strip_prefix('{').and_then(|t| t.strip_suffix('}')).filter(|n| values.contains_key(*n));
             let value = match whole {
                 Some(name) => values.get(name).map(|v| v.json()),
                 None => fill(template, &|n| values.get(n).map(|v| v.text())).map(Into::into),
@@ -173,9 +174,9 @@ fn map_answer(service: &ServiceMapping, rest: &RestBackend, body: &[u8]) -> Resu
             .map(|(element, pointer)| {
                 let value = match source.pointer(pointer) {
                     None | Some(serde_json::Value::Null) => serde_json::Value::Null,
-                    Some(v @ (serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
-                        v.clone()
-                    }
+                    Some(
+                        v @ (serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_)),
+                    ) => v.clone(),
                     Some(nested) => nested.to_string().into(),
                 };
                 (element.clone(), value)

@@ -43,13 +43,20 @@ impl SqlPools {
     }
 
     /// Runs `sql` for `service` with checked `values`.
-    pub async fn call(&self, service: &ServiceMapping, sql: &SqlBackend, values: &Values) -> Result<Answer, AdapterError> {
+    pub async fn call(
+        &self,
+        service: &ServiceMapping,
+        sql: &SqlBackend,
+        values: &Values,
+    ) -> Result<Answer, AdapterError> {
         let pool = self.pool(&sql.database)?;
         let rows = tokio::time::timeout(sql.timeout, query(&pool, sql, values))
             .await
             .map_err(|_| AdapterError::Timeout(sql.timeout))??;
         if rows.len() > MAX_ROWS {
-            return Err(AdapterError::Failed(format!("the query returned more than {MAX_ROWS} rows; narrow the request")));
+            return Err(AdapterError::Failed(format!(
+                "the query returned more than {MAX_ROWS} rows; narrow the request"
+            )));
         }
         let entries = rows.iter().map(|row| entry(service, row)).collect::<Result<Vec<_>, _>>()?;
         Ok(Answer { entries, repeat: service.repeat.clone() })
@@ -57,7 +64,8 @@ impl SqlPools {
 
     /// Closes every pool.
     pub async fn close(&self) {
-        let pools: Vec<AnyPool> = self.pools.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
+        let pools: Vec<AnyPool> =
+            self.pools.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
         for p in pools {
             p.close().await;
         }

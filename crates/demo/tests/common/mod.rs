@@ -4,8 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it
 
-use egov_demo::agencies;
 use egov_demo::federation::{Federation, ParticipantSpec, RunningFederation};
+use egov_demo::fixture;
 use egov_globalconf::Limits;
 use egov_security_server::conf::Subject;
 use egov_security_server::server_files::MsgLogFile;
@@ -35,7 +35,7 @@ pub struct Setup {
 pub async fn setup_federation(validity_secs: i64, limits: Limits, message_log: Option<MsgLogFile>) -> Setup {
     let data = tempfile::tempdir().unwrap();
     let (trigger, rx) = egov_security_server::http::shutdown_pair();
-    let is_addr = agencies::start(rx).await.unwrap();
+    let is_addr = fixture::start(rx).await.unwrap();
     let mut fed = Federation::with_central("AZ", data.path(), limits, validity_secs).await.unwrap();
     fed.message_log = message_log.map(|file| (data.path().join("msglog"), file));
     fed.add(spec("consumer", "AZ/GOV/1400000011", "ss-c", "portal"), 0, 0).await.unwrap();

@@ -180,6 +180,144 @@ impl ConfStore {
         Ok(())
     }
 
+    /// Registers an adapter's services for `client` in one transaction: the descriptions an
+    /// earlier mapping registered (at `old_base` or `base`) go, the new WSDL's SOAP services
+    /// and each REST service with its one endpoint (`/`) come in. Access rights, kept by
+    /// service code, stay.
+    pub async fn replace_adapter_services(
+        &self,
+        client: &ClientId,
+        base: &str,
+        old_base: Option<&str>,
+        services: &crate::adapters::AdapterServices,
+    ) -> Result<(), ConfError> {
+        let (wsdl_url, wsdl_text) = &services.wsdl;
+        let info = wsdl::parse(wsdl_text).map_err(|e| ConfError::Invalid(e.to_string()))?;
+        let soap_url = info.address.clone().ok_or_else(|| ConfError::Invalid("the WSDL has no soap:address".into()))?;
+        check_service_url(&soap_url)?;
+        let mut tx = self.db.begin_write().await?;
+        Self::require_client(&mut tx, client).await?;
+        for prefix in [Some(base), old_base].into_iter().flatten() {
+            let like = format!("{}/%", prefix.trim_end_matches('/').replace('%', "\\%").replace('_', "\\_"));
+            let gone: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT s.service_code FROM services s JOIN service_descriptions d ON d.id = s.description_id \
+                 WHERE d.client_id = $1 AND d.url LIKE $2 ESCAPE '\\'",
+            )
+            .bind(client.to_string())
+            .bind(&like)
+            .fetch_all(&mut *tx)
+            .await?;
+            for code in gone {
+                sqlx::query("DELETE FROM endpoints WHERE client_id = $1 AND service_code = $2")
+                    .bind(client.to_string())
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM services WHERE description_id IN (SELECT id FROM service_descriptions WHERE client_id = $1 AND url LIKE $2 ESCAPE '\\')")
+                .bind(client.to_string())
+                .bind(&like)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM service_descriptions WHERE client_id = $1 AND url LIKE $2 ESCAPE '\\'")
+                .bind(client.to_string())
+                .bind(&like)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(
+            "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, 'wsdl', $2, $3) RETURNING id",
+        )
+        .bind(client.to_string())
+        .bind(wsdl_url)
+        .bind(wsdl_text)
+        .fetch_one(&mut *tx)
+        .await?;
+        let description_id: i64 = row.try_get(0)?;
+        for op in &info.operations {
+            let id = client
+                .service(&op.name, op.version.as_deref())
+                .map_err(|e| ConfError::Invalid(format!("operation '{}': {e}", op.name)))?;
+            insert_service(&mut tx, &id, description_id, &soap_url).await?;
+        }
+        for (code, url, openapi, method) in &services.rest {
+            check_service_url(url)?;
+            let id = client.service(code, None).map_err(|e| ConfError::Invalid(format!("service '{code}': {e}")))?;
+            let row = sqlx::query(
+                "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, 'openapi', $2, $3) RETURNING id",
+            )
+            .bind(client.to_string())
+            .bind(url)
+            .bind(openapi)
+            .fetch_one(&mut *tx)
+            .await?;
+            let description_id: i64 = row.try_get(0)?;
+            insert_service(&mut tx, &id, description_id, url).await?;
+            sqlx::query("INSERT INTO endpoints (client_id, service_code, method, path) VALUES ($1, $2, $3, '/')")
+                .bind(client.to_string())
+                .bind(code)
+                .bind(*method)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::bump(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps an adapter's mapping, address and push token.
+    pub async fn save_adapter(&self, adapter: &crate::adapters::StoredAdapter, token: &str) -> Result<(), ConfError> {
+        let now =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO adapters (name, client_id, base_url, mapping, token, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (name) DO UPDATE SET client_id = excluded.client_id, base_url = excluded.base_url, \
+             mapping = excluded.mapping, token = excluded.token, updated_at = excluded.updated_at",
+        )
+        .bind(&adapter.name)
+        .bind(adapter.client.to_string())
+        .bind(&adapter.base_url)
+        .bind(&adapter.mapping)
+        .bind(token)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An adapter this server keeps, by name.
+    pub async fn adapter(&self, name: &str) -> Result<Option<crate::adapters::StoredAdapter>, ConfError> {
+        Ok(self.adapters().await?.into_iter().find(|a| a.name == name))
+    }
+
+    /// The push token of an adapter.
+    pub async fn adapter_token(&self, name: &str) -> Result<Option<String>, ConfError> {
+        Ok(sqlx::query_scalar("SELECT token FROM adapters WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.db.pool())
+            .await?)
+    }
+
+    /// Every adapter this server keeps.
+    pub async fn adapters(&self) -> Result<Vec<crate::adapters::StoredAdapter>, ConfError> {
+        let rows = sqlx::query("SELECT name, client_id, base_url, mapping FROM adapters ORDER BY name")
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let client: String = r.try_get(1)?;
+                Ok(crate::adapters::StoredAdapter {
+                    name: r.try_get(0)?,
+                    client: client.parse().map_err(|e| ConfError::Invalid(format!("stored adapter client: {e}")))?,
+                    base_url: r.try_get(2)?,
+                    mapping: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
     /// Declares a REST endpoint of a service (shown by `listMethods`).
     pub async fn add_endpoint(&self, service: &ServiceId, method: &str, path: &str) -> Result<(), ConfError> {
         let (method, path) = check_endpoint(method, path)?;

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use egov_demo::agencies;
 use egov_demo::federation::{Federation, ParticipantSpec, RunningFederation};
+use egov_demo::fixture;
 use egov_security_server::Timeouts;
 use egov_security_server::conf::Subject;
 use egov_security_server::http::{Body, ShutdownTrigger, response, serve_http1, shutdown_pair};
@@ -87,7 +87,7 @@ fn spec(name: &str, member: &str, server: &str) -> ParticipantSpec {
 }
 
 fn op_wsdl(location: &str, op: &str) -> String {
-    agencies::population_wsdl(location).replace("getPersonByFin", op)
+    fixture::population_wsdl(location).replace("getPersonByFin", op)
 }
 
 /// Two agencies A (AZ/GOV/1) and B (AZ/GOV/2), each hosting a `consumer` and a `provider`
@@ -96,7 +96,7 @@ fn op_wsdl(location: &str, op: &str) -> String {
 /// agency's consumer may call all of them (REST only `GET /persons/*/payments`).
 pub async fn world() -> World {
     let (stubs, rx) = shutdown_pair();
-    let is_addr = agencies::start(rx.clone()).await.unwrap();
+    let is_addr = fixture::start(rx.clone()).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stub_addr = listener.local_addr().unwrap();
     tokio::spawn(serve_http1(listener, |req, _| stub(req), Duration::from_secs(5), rx));
@@ -119,7 +119,7 @@ pub async fn world() -> World {
         let provider = client(&format!("{member}/provider"));
         let store = fed.store(me);
         let caller = Subject::Client(client(other));
-        let wsdl = agencies::population_wsdl(&format!("http://{is_addr}/population"));
+        let wsdl = fixture::population_wsdl(&format!("http://{is_addr}/population"));
         store.add_wsdl(&provider, "test", &wsdl, None).await.unwrap();
         store.grant(&provider.service("getPersonByFin", None).unwrap(), &caller, "*", "/**").await.unwrap();
         for (op, path) in
@@ -131,7 +131,7 @@ pub async fn world() -> World {
         }
         let payments = provider.service("payments", None).unwrap();
         store
-            .add_rest_service(&payments, &format!("http://{is_addr}/sspf"), Some(&agencies::payments_openapi()))
+            .add_rest_service(&payments, &format!("http://{is_addr}/sspf"), Some(&fixture::payments_openapi()))
             .await
             .unwrap();
         store.add_endpoint(&payments, "GET", "/persons/*/payments").await.unwrap();
@@ -176,7 +176,7 @@ pub fn soap_request(from: &str, service: &str, body: &str) -> String {
 }
 
 pub fn person_body(code: &str, fin: &str) -> String {
-    format!("<p:{code} xmlns:p=\"{}\"><p:fin>{fin}</p:fin></p:{code}>", agencies::POPULATION_NS)
+    format!("<p:{code} xmlns:p=\"{}\"><p:fin>{fin}</p:fin></p:{code}>", fixture::POPULATION_NS)
 }
 
 pub struct Reply {

@@ -1,4 +1,6 @@
-//! The demo agencies' own information systems — what sits behind their security servers:
+//! Fixture information systems for the security server's tests and the benchmark — small,
+//! fixed and fast, so message-path tests do not depend on the demo agencies' generated data
+//! (the demo itself runs the agencies of [`crate::agency`] behind adapters):
 //!
 //! - the Ministry of Justice **population registry**: SOAP service `getPersonByFin` (v1),
 //!   personal data by FIN, the 7-character personal identification number (B-2);
