@@ -60,14 +60,14 @@ def main():
         operation = getattr(service, scode)
 
         result = operation(**svc["params"], _soapheaders=headers(svc["client"], svc["id"], "zeep-1"))
-        assert result.found is True, f"{svc['id']}: person not found: {result}"
-        assert result.person.fin == svc["params"]["fin"], result
         received = etree.tostring(history.last_received["envelope"]).decode()
         assert "requestHash" in received, "the response carries no requestHash"
-        print(f"ok  {svc['client']} -> {svc['id']}: {result.person.firstName} {result.person.lastName}")
-
-        missing = operation(fin="0000000", _soapheaders=headers(svc["client"], svc["id"], "zeep-2"))
-        assert missing.found is False, missing
+        if scode == "getPersonByFin":
+            # zeep unwraps a response whose one element repeats into the list itself
+            assert result[0].fin == svc["params"]["fin"], result
+            missing = operation(fin="0000000", _soapheaders=headers(svc["client"], svc["id"], "zeep-2"))
+            assert not missing, missing
+        print(f"ok  {svc['client']} -> {svc['id']}")
 
         try:
             operation(**svc["params"], _soapheaders=headers(f"{inst}/{cls}/9999999999/nobody", svc["id"], "zeep-3"))
