@@ -199,7 +199,7 @@ pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
         );
         let user_id = s.user_required.then_some("AZ-FIN-5ZX7K2P");
         let rest_id = service.without_version();
-        let rest_url = format!("{}/r1/{}", running.client_url(0), rest_id.to_string());
+        let rest_url = format!("{}/r1/{}", running.client_url(0), rest_id);
         let (method, url, body) = if s.is_write() {
             ("POST", rest_url, Some(params.clone()))
         } else {

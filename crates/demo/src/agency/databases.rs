@@ -15,7 +15,7 @@ const BATCH: usize = 500;
 
 /// An Azərsu subscriber: every household head (an adult with an even draw) has an account.
 pub fn water_account(index: usize, p: &Person) -> Option<WaterAccount> {
-    if p.age() < 18 || p.trait_bits % 2 != 0 {
+    if p.age() < 18 || !p.trait_bits.is_multiple_of(2) {
         return None;
     }
     // a bijection of the index onto 8 digits: codes look random but never collide
@@ -45,7 +45,7 @@ pub struct WaterAccount {
 
 /// A disability record: about one person in 25.
 pub fn disability(p: &Person) -> Option<(&'static str, &'static str, String, Option<String>)> {
-    if (p.trait_bits >> 20) % 25 != 0 {
+    if !(p.trait_bits >> 20).is_multiple_of(25) {
         return None;
     }
     let group = ["I", "II", "III"][((p.trait_bits >> 45) % 3) as usize];
@@ -115,7 +115,7 @@ async fn insert_all<T>(
     while rows.peek().is_some() {
         let batch: Vec<T> = rows.by_ref().take(BATCH).collect();
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(head);
-        q.push_values(batch, |b, row| push(b, row));
+        q.push_values(batch, &push);
         q.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;

@@ -200,7 +200,7 @@ const OFFENCES: &[(&str, &str, u32, u32)] = &[
 
 /// A driver's vehicle plate, if they have one registered.
 pub fn plate(index: usize, p: &Person) -> Option<String> {
-    if !is_driver(p) || (p.trait_bits >> 7) % 2 != 0 {
+    if !is_driver(p) || !(p.trait_bits >> 7).is_multiple_of(2) {
         return None;
     }
     let letters = b"ABCDEFGHJKLMNPRSTUVXYZ";
@@ -215,7 +215,7 @@ pub fn plate(index: usize, p: &Person) -> Option<String> {
 }
 
 fn is_driver(p: &Person) -> bool {
-    p.age() >= 18 && (p.trait_bits >> 5) % 3 != 0
+    p.age() >= 18 && !(p.trait_bits >> 5).is_multiple_of(3)
 }
 
 fn fines(index: usize, p: &Person) -> Vec<Value> {
@@ -231,7 +231,7 @@ fn fines(index: usize, p: &Person) -> Vec<Value> {
                 "protocol": format!("YP-{:07}-{k}", index),
                 "date": format!("2025-{:02}-{:02}", 1 + (bits >> 8) % 12, 1 + (bits >> 12) % 28),
                 "article": article, "offence": what, "amount": amount, "points": points,
-                "paid": (bits >> 20) % 3 == 0,
+                "paid": (bits >> 20).is_multiple_of(3),
                 "vehicle": plate(index, p),
             })
         })
@@ -266,7 +266,7 @@ async fn mia_fines(State(s): State<Arc<Mia>>, Query(q): Query<HashMap<String, St
         (None, None) => return error(StatusCode::BAD_REQUEST, "give a driver's FIN or a vehicle's number plate"),
     };
     let mut list = fines(index, &s.people.people[index]);
-    if let Some(plate) = q.get("vehicle").filter(|_| q.get("driver").is_none()) {
+    if let Some(plate) = q.get("vehicle").filter(|_| !q.contains_key("driver")) {
         list.retain(|f| f["vehicle"].as_str().is_some_and(|v| v.eq_ignore_ascii_case(plate.trim())));
     }
     let unpaid: u64 = list.iter().filter(|f| f["paid"] == false).filter_map(|f| f["amount"].as_u64()).sum();
@@ -394,7 +394,7 @@ async fn phone_search(State(s): State<Arc<Transport>>, Path(phone): Path<String>
 
 /// A property's registry number, when the person owns one (about one in four).
 pub fn registry_number(index: usize, p: &Person) -> Option<String> {
-    (p.age() >= 18 && (p.trait_bits >> 11) % 4 == 0).then(|| format!("{:03}-{:07}", 100 + p.region, index))
+    (p.age() >= 18 && (p.trait_bits >> 11).is_multiple_of(4)).then(|| format!("{:03}-{:07}", 100 + p.region, index))
 }
 
 struct Property {
@@ -420,7 +420,7 @@ async fn extract(State(s): State<Arc<Property>>, Path(number): Path<String>) -> 
     let kind = kinds[((p.trait_bits >> 23) % 3) as usize];
     let area = 35 + (p.trait_bits >> 27) % 180;
     let encumbrance =
-        if (p.trait_bits >> 33) % 5 == 0 { "ipoteka (mortgage), Kapital Bank ASC" } else { "yoxdur (none)" };
+        if (p.trait_bits >> 33).is_multiple_of(5) { "ipoteka (mortgage), Kapital Bank ASC" } else { "yoxdur (none)" };
     Json(json!({
         "registryNumber": number, "kind": kind, "address": p.address, "areaM2": area,
         "owner": p.full_name(), "ownerFin": p.fin, "share": "1/1", "encumbrance": encumbrance,
