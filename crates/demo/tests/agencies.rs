@@ -293,3 +293,105 @@ async fn every_demo_service_answers_through_the_gateway_and_bad_input_is_refused
     demo.agencies.stop().await;
     demo.federation.stop().await;
 }
+
+/// The administrator moves an adapter from HTTP to HTTPS on another port by pushing a new
+/// mapping from the security server (TT-4.2); the server re-registers the services at the
+/// new address and verifies the adapter's certificate from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adapter_moved_to_https_is_called_over_https() {
+    use egov_demo::agency::{legacy, people::Population};
+    use egov_demo::federation::{Federation, ParticipantSpec};
+
+    let dir = tempfile::tempdir().unwrap();
+    let population = std::sync::Arc::new(Population::generate(7, 500));
+    let register = legacy::property(population.clone()).await.unwrap();
+    let (index, owner) =
+        population.people.iter().enumerate().find(|(i, p)| legacy::registry_number(*i, p).is_some()).unwrap();
+    let number = legacy::registry_number(index, owner).unwrap();
+
+    let spec = |name: &str, code: &str, subsystem: &str| ParticipantSpec {
+        name: name.into(),
+        member: format!("AZ/GOV/{code}").parse().unwrap(),
+        member_name: name.into(),
+        subsystems: vec![subsystem.into()],
+        server_code: format!("ss-{name}"),
+    };
+    let mut fed = Federation::new("AZ").unwrap();
+    fed.add(spec("portal", "1400000001", "portal"), 0, 0).await.unwrap();
+    fed.add(spec("property", "1400000008", "real-estate-registry"), 0, 0).await.unwrap();
+    let root = dir.path().to_owned();
+    let fed = fed.start(move |s| egov_store::sqlite_url(&root.join(format!("{}.db", s.spec.name)))).await.unwrap();
+    let provider: egov_xroad::ClientId = "AZ/GOV/1400000008/real-estate-registry".parse().unwrap();
+
+    let plain = include_str!("../mappings/property.toml")
+        .replace("${LISTEN}", "127.0.0.1:0")
+        .replace("${BACKEND}", &register.url);
+    let file = dir.path().join("property.toml");
+    let options = egov_adapter::AdapterOptions { file: Some(file.clone()), admin_token: Some("t0ken".into()) };
+    let adapter = egov_adapter::start(plain.clone(), options).await.unwrap();
+    let store = fed.store(1);
+    let http_base = format!("http://{}", adapter.addr());
+    egov_security_server::adapters::connect(store, &provider, &plain, Some(&http_base), "t0ken", None).await.unwrap();
+    let service: egov_xroad::ServiceId =
+        "AZ/GOV/1400000008/real-estate-registry/getRealEstateExtract/v1".parse().unwrap();
+    let portal = egov_security_server::conf::Subject::Client("AZ/GOV/1400000001/portal".parse().unwrap());
+    store.grant(&service, &portal, "*", "/**").await.unwrap();
+    fed.reload_conf().await.unwrap();
+
+    let calls = Calls { http: reqwest::Client::new() };
+    let url = format!(
+        "{}/r1/AZ/GOV/1400000008/real-estate-registry/getRealEstateExtract?registryNumber={number}",
+        fed.client_url(0)
+    );
+    let (status, body) = calls.rest("GET", &url, "AZ/GOV/1400000001/portal", None, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ownerFin"], owner.fin.as_str());
+
+    // the same adapter, now HTTPS on another port
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).unwrap().self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let secure = plain.replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!(
+            "listen = \"{free}\"\ntls = {{ certificate = \"{}\", key = \"{}\" }}",
+            dir.path().join("cert.pem").display(),
+            dir.path().join("key.pem").display()
+        ),
+    );
+    // without the certificate the security server refuses before touching the adapter
+    let refused =
+        egov_security_server::adapters::connect(store, &provider, &secure, None, "t0ken", None).await.unwrap_err();
+    assert!(refused.to_string().contains("serves HTTPS"), "{refused}");
+    assert_eq!(adapter.addr().to_string(), http_base.trim_start_matches("http://"));
+
+    let pem = cert.pem();
+    let stored =
+        egov_security_server::adapters::connect(store, &provider, &secure, None, "t0ken", Some(pem.as_bytes()))
+            .await
+            .unwrap();
+    assert_eq!(stored.base_url, format!("https://{free}"));
+    assert_eq!(adapter.addr(), free);
+    fed.reload_conf().await.unwrap();
+    let (status, body) = calls.rest("GET", &url, "AZ/GOV/1400000001/portal", None, None).await;
+    assert_eq!(status, 200, "called over HTTPS: {body}");
+    assert_eq!(body["registryNumber"], number.as_str());
+    let envelope = soap_envelope(
+        "AZ/GOV/1400000001/portal",
+        &service.to_string(),
+        None,
+        "urn:egov:adapter:property",
+        &serde_json::json!({ "registryNumber": number }),
+    );
+    let answer = calls.soap(&fed.client_url(0), envelope).await;
+    assert!(answer.contains(&format!("<a:registryNumber>{number}</a:registryNumber>")), "{answer}");
+    assert!(reqwest::get(format!("{http_base}/health")).await.is_err(), "the plain HTTP address is closed");
+    let conf = store.load().await.unwrap();
+    assert!(conf.descriptions.values().all(|d| d.url.starts_with("https://")), "nothing left at the old address");
+
+    adapter.stop().await;
+    register.stop();
+    fed.stop().await;
+}

@@ -45,7 +45,20 @@ pub async fn connect(
     ca_pem: Option<&[u8]>,
 ) -> Result<StoredAdapter, AdapterLinkError> {
     let mut parsed = mapping::parse(text, "mapping")?;
+    // everything that can be checked here is checked before the adapter changes
+    if !store.load().await?.hosts(client) {
+        return Err(ConfError::NotFound(format!(
+            "client {client} is not registered on this security server (egov ss client add)"
+        ))
+        .into());
+    }
     let previous = store.adapter(&parsed.name).await?;
+    if parsed.tls.is_some() && ca_pem.is_none() {
+        return Err(ConfError::Invalid(
+            "the adapter serves HTTPS: give its certificate (or its CA's) so this server can verify it".into(),
+        )
+        .into());
+    }
     let target = url
         .map(str::to_owned)
         .or_else(|| previous.as_ref().map(|p| p.base_url.clone()))
@@ -59,14 +72,21 @@ pub async fn connect(
         parsed.base_url = base;
     }
     let old_base = previous.as_ref().map(|p| p.base_url.as_str());
-    store.replace_adapter_services(client, &parsed.base_url, old_base, &services(&parsed)).await?;
+    if let Err(e) = store.replace_adapter_services(client, &parsed.base_url, old_base, &services(&parsed)).await {
+        // the adapter runs the new mapping already; say so, so the administrator reruns
+        return Err(ConfError::Invalid(format!(
+            "the adapter applied the mapping, but registering its services failed ({e}); run connect again"
+        ))
+        .into());
+    }
     let stored = StoredAdapter {
         name: parsed.name.clone(),
         client: client.clone(),
         base_url: parsed.base_url.clone(),
         mapping: text.to_owned(),
     };
-    store.save_adapter(&stored, token).await?;
+    let certificate = ca_pem.map(|p| String::from_utf8_lossy(p).into_owned());
+    store.save_adapter(&stored, token, certificate.as_deref()).await?;
     Ok(stored)
 }
 

@@ -15,10 +15,12 @@ use crate::error::GatewayError;
 /// Largest answer accepted from a service.
 const MAX_SERVICE_RESPONSE: usize = 64 * 1024 * 1024;
 
-/// A pooled HTTP/1.1 client.
+/// A pooled HTTP/1.1 client, and an HTTPS client trusting only the certificates of the
+/// adapters this server keeps (TT-4.2), rebuilt when the configuration changes.
 #[derive(Debug, Clone)]
 pub struct Backend {
     client: Client<HttpConnector, Full<Bytes>>,
+    https: std::sync::Arc<std::sync::Mutex<Option<(i64, reqwest::Client)>>>,
 }
 
 /// A service's answer.
@@ -45,7 +47,78 @@ impl Backend {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(2)));
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
-        Self { client }
+        Self { client, https: Default::default() }
+    }
+
+    /// The HTTPS client for configuration `conf`.
+    fn https_client(&self, conf: &crate::conf::ServerConf) -> Result<reqwest::Client, GatewayError> {
+        let mut cached = self.https.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((version, client)) = cached.as_ref()
+            && *version == conf.version
+        {
+            return Ok(client.clone());
+        }
+        if conf.service_tls_certs.is_empty() {
+            return Err(GatewayError::ServiceMalformedUrl(
+                "an HTTPS service URL, but no adapter certificate is trusted (egov ss adapter connect --ca)".into(),
+            ));
+        }
+        let mut certs = Vec::with_capacity(conf.service_tls_certs.len());
+        for der in &conf.service_tls_certs {
+            certs.push(
+                reqwest::Certificate::from_der(der)
+                    .map_err(|e| GatewayError::ServiceMalformedUrl(format!("a trusted adapter certificate: {e}")))?,
+            );
+        }
+        let client = reqwest::Client::builder()
+            .tls_certs_only(certs)
+            .connect_timeout(Duration::from_secs(2))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| GatewayError::ServiceMalformedUrl(format!("HTTPS client: {e}")))?;
+        *cached = Some((conf.version, client.clone()));
+        Ok(client)
+    }
+
+    /// Like [`Backend::call`], and HTTPS URLs too, verified against `conf`'s trusted
+    /// adapter certificates.
+    pub async fn call_service(
+        &self,
+        conf: &crate::conf::ServerConf,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<ServiceResponse, GatewayError> {
+        if !url.starts_with("https://") {
+            return self.call(method, url, headers, body, timeout).await;
+        }
+        let client = self.https_client(conf)?;
+        let call = async {
+            let response = client.request(method, url).headers(headers).body(body).send().await.map_err(|e| {
+                tracing::warn!(%url, error = %e, "HTTPS service unreachable");
+                GatewayError::ServiceUnreachable("the provider's service does not answer".into())
+            })?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let mut body = Vec::new();
+            let mut response = response;
+            while let Some(chunk) = response.chunk().await.map_err(|e| {
+                tracing::warn!(%url, error = %e, "reading the service's answer failed");
+                GatewayError::ServiceUnreachable("the provider's service broke off its answer".into())
+            })? {
+                if body.len() + chunk.len() > MAX_SERVICE_RESPONSE {
+                    return Err(GatewayError::ServiceUnreachable("the provider's service answered too much".into()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(ServiceResponse { status, headers, body: Bytes::from(body) })
+        };
+        tokio::time::timeout(timeout, call)
+            .await
+            .map_err(|_| GatewayError::ServiceTimeout(timeout.as_millis() as u64))?
     }
 
     /// Sends a request and reads the whole answer within `timeout`.

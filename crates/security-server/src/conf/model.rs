@@ -184,6 +184,9 @@ pub struct ServerConf {
     pub access: HashMap<(ClientId, String), Vec<AccessRight>>,
     /// Local group members by owner and group code.
     pub local_groups: HashMap<(ClientId, String), HashSet<ClientId>>,
+    /// Certificates (DER) trusted for HTTPS service URLs: those of the adapters this server
+    /// keeps (TT-4.2). Nothing else is trusted on the service side.
+    pub service_tls_certs: Vec<Vec<u8>>,
 }
 
 impl ServerConf {

@@ -265,21 +265,32 @@ impl ConfStore {
         Ok(())
     }
 
-    /// Keeps an adapter's mapping, address and push token.
-    pub async fn save_adapter(&self, adapter: &crate::adapters::StoredAdapter, token: &str) -> Result<(), ConfError> {
+    /// Keeps an adapter's mapping, address, push token and HTTPS certificate.
+    pub async fn save_adapter(
+        &self,
+        adapter: &crate::adapters::StoredAdapter,
+        token: &str,
+        certificate: Option<&str>,
+    ) -> Result<(), ConfError> {
+        if let Some(pem) = certificate {
+            pem_certificates(pem).map_err(|e| ConfError::Invalid(format!("the adapter's certificate: {e}")))?;
+        }
         let now =
             time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let mut tx = self.db.begin_write().await?;
         sqlx::query(
-            "INSERT INTO adapters (name, client_id, base_url, mapping, token, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO adapters (name, client_id, base_url, mapping, token, certificate, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (name) DO UPDATE SET client_id = excluded.client_id, base_url = excluded.base_url, \
-             mapping = excluded.mapping, token = excluded.token, updated_at = excluded.updated_at",
+             mapping = excluded.mapping, token = excluded.token, certificate = excluded.certificate, \
+             updated_at = excluded.updated_at",
         )
         .bind(&adapter.name)
         .bind(adapter.client.to_string())
         .bind(&adapter.base_url)
         .bind(&adapter.mapping)
         .bind(token)
+        .bind(certificate)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -535,6 +546,14 @@ impl ConfStore {
             set.insert(member.parse().map_err(|e| bad("local group member", &e))?);
         }
         conf.local_groups = groups;
+        for row in
+            sqlx::query("SELECT name, certificate FROM adapters WHERE certificate IS NOT NULL").fetch_all(pool).await?
+        {
+            let name: String = row.try_get(0)?;
+            let pem: String = row.try_get(1)?;
+            let ders = pem_certificates(&pem).map_err(|e| bad(&format!("certificate of adapter {name}"), &e))?;
+            conf.service_tls_certs.extend(ders);
+        }
         Ok(conf)
     }
 }
@@ -582,14 +601,27 @@ async fn require_service<'c>(tx: &mut sqlx::Transaction<'c, sqlx::Any>, service:
     Ok(())
 }
 
+/// The certificates (DER) in a PEM text; at least one.
+fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("no CERTIFICATE block in the PEM text".into());
+    }
+    Ok(certs)
+}
+
 fn check_service_url(url: &str) -> Result<(), ConfError> {
     let uri: http::Uri =
         url.parse().map_err(|e| ConfError::Invalid(format!("service URL '{url}' is malformed: {e}")))?;
     match (uri.scheme_str(), uri.host()) {
         (Some("http"), Some(_)) => Ok(()),
-        (Some("https"), Some(_)) => Err(ConfError::Invalid(
-            "HTTPS service URLs are not supported yet; use an adapter server or HTTP on the local network".into(),
-        )),
+        // HTTPS is verified against the certificates of connected adapters (TT-4.2)
+        (Some("https"), Some(_)) => Ok(()),
         _ => Err(ConfError::Invalid(format!("service URL '{url}' must be http://host[:port]/path"))),
     }
 }

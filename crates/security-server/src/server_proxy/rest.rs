@@ -70,7 +70,10 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
                 return Err(GatewayError::BadRequest("the request path would leave the service's host".into()));
             }
             let timeout = service_timeout(gateway, entry.timeout_ms);
-            let reply = gateway.backend.call(method, &url, out, Bytes::copy_from_slice(request.body), timeout).await?;
+            let reply = gateway
+                .backend
+                .call_service(&conf, method, &url, out, Bytes::copy_from_slice(request.body), timeout)
+                .await?;
             let content_type =
                 reply.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let headers = reply

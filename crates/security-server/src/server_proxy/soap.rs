@@ -53,7 +53,7 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
     let timeout = service_timeout(gateway, entry.timeout_ms);
     let reply = gateway
         .backend
-        .call(Method::POST, &entry.url, headers, Bytes::copy_from_slice(request.message), timeout)
+        .call_service(&conf, Method::POST, &entry.url, headers, Bytes::copy_from_slice(request.message), timeout)
         .await?;
     let reply_type = reply
         .headers
