@@ -389,3 +389,70 @@ async fn the_adapter_serves_https_when_its_mapping_says_so() {
     );
     adapter.stop().await;
 }
+
+/// The SQL back end on PostgreSQL: bound parameters, a READ ONLY transaction that refuses
+/// even a writing query the mapping's checks let through, and the statement timeout.
+#[tokio::test]
+async fn postgres_queries_are_read_only_and_cut_off_in_time() {
+    let Some(url) = egov_store::test_postgres_url("adapter::postgres_queries_are_read_only_and_cut_off_in_time").await
+    else {
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE disability (fin TEXT PRIMARY KEY, grp TEXT NOT NULL, since DATE NOT NULL);
+         INSERT INTO disability VALUES ('5ZX7K2P', 'II', '2019-04-01'), ('3JH8LQ1', 'I', '2011-09-15');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let text = format!(
+        r#"[adapter]
+name = "labour"
+listen = "127.0.0.1:0"
+
+[[service]]
+code = "status"
+request = {{ fin = "string", since = {{ type = "date", required = false }} }}
+sql = {{ database = "{url}", query = "SELECT fin, grp, since::text AS since FROM disability WHERE fin = :fin AND (:since::date IS NULL OR since >= :since::date)" }}
+response = {{ fin = "fin", group = "grp", since = "since" }}
+
+[[service]]
+code = "sneaky"
+sql = {{ database = "{url}", query = "WITH gone AS (DELETE FROM disability RETURNING fin) SELECT fin FROM gone" }}
+response = {{ fin = "fin" }}
+
+[[service]]
+code = "sleepy"
+sql = {{ database = "{url}", query = "SELECT pg_sleep(3)::text AS slept", timeout_ms = 300 }}
+response = {{ slept = "slept" }}
+"#
+    );
+    let adapter = egov_adapter::start(text, AdapterOptions::default()).await.unwrap();
+    let get = |path: &str| {
+        let url = format!("http://{}{path}", adapter.addr());
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(
+        get("/rest/status?fin=5ZX7K2P").await,
+        (200, json!({"row": [{"fin": "5ZX7K2P", "group": "II", "since": "2019-04-01"}]}))
+    );
+    assert_eq!(get("/rest/status?fin=5ZX7K2P&since=2020-01-01").await, (200, json!({"row": []})));
+    let (status, body) = get("/rest/sneaky").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("read-only transaction"), "{body}");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM disability").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 2, "nothing was deleted");
+    let started = std::time::Instant::now();
+    let (status, body) = get("/rest/sleepy").await;
+    assert_eq!(status, 504, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(!body.to_string().contains("postgres://"), "{body}");
+    adapter.stop().await;
+    pool.close().await;
+    egov_store::drop_test_database(&url).await;
+}

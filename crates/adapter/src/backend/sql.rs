@@ -84,6 +84,7 @@ fn read_only_url(database: &str) -> String {
 }
 
 async fn query(pool: &AnyPool, sql: &SqlBackend, values: &Values) -> Result<Vec<AnyRow>, AdapterError> {
+    let db_error = |e| db_error(e, sql.timeout);
     let mut tx = pool.begin().await.map_err(db_error)?;
     if !sql.database.starts_with("sqlite:") {
         let ms = sql.timeout.as_millis();
@@ -107,8 +108,10 @@ async fn query(pool: &AnyPool, sql: &SqlBackend, values: &Values) -> Result<Vec<
 }
 
 /// A database error as a cause a caller can act on; connection details stay in the log.
-fn db_error(e: sqlx::Error) -> AdapterError {
+fn db_error(e: sqlx::Error, timeout: Duration) -> AdapterError {
     match e {
+        // PostgreSQL's statement_timeout (query_canceled)
+        sqlx::Error::Database(d) if d.code().as_deref() == Some("57014") => AdapterError::Timeout(timeout),
         sqlx::Error::Database(d) => AdapterError::Failed(format!("the database refused the query: {}", d.message())),
         other => {
             tracing::warn!(error = %other, "SQL back end unreachable");
