@@ -144,8 +144,9 @@ pub fn rest_url(mapping: &AdapterMapping, code: &str) -> String {
     format!("{}/rest/{code}", mapping.base_url)
 }
 
-/// The request fields of a SOAP body: the children of the service element, each text only.
-fn soap_fields(service: &ServiceMapping, text: &str) -> Result<Values, AdapterError> {
+/// The request fields of a SOAP body: the children of the service element, each text only
+/// (public for the fuzz target).
+pub fn soap_fields(service: &ServiceMapping, text: &str) -> Result<Values, AdapterError> {
     let doc = roxmltree::Document::parse(text).map_err(|e| AdapterError::BadRequest(format!("not XML: {e}")))?;
     let body = doc
         .root_element()
