@@ -141,6 +141,23 @@ async fn every_demo_service_answers_through_the_gateway_and_bad_input_is_refused
     let portal_url = manifest["security_servers"][0]["client_url"].as_str().unwrap().to_owned();
     let rest_base = format!("{portal_url}/r1/AZ/GOV");
 
+    // the provider's security server hands out the adapter's generated descriptions
+    let (status, openapi) = calls
+        .rest(
+            "GET",
+            &format!("{rest_base}/1400000008/real-estate-registry/getOpenAPI?serviceCode=getRealEstateExtract"),
+            portal,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{openapi}");
+    assert_eq!(openapi["paths"]["/"]["get"]["parameters"][0]["name"], "registryNumber", "{openapi}");
+    let (status, methods) =
+        calls.rest("GET", &format!("{rest_base}/1400000005/imei-registry/allowedMethods"), portal, None, None).await;
+    assert_eq!(status, 200, "{methods}");
+    assert_eq!(methods["service"].as_array().map(Vec::len), Some(3), "{methods}");
+
     // --- bad input, each a fault that names the field or the cause
     let soap_person = sample(&manifest, "soap", "getPersonByFin");
     let ns = soap_person["namespace"].as_str().unwrap();

@@ -222,3 +222,27 @@ fn ss_commands_manage_a_configuration() {
     assert!(ok);
     assert!(out.contains("allow AZ/GOV/1/portal GET /persons/*"), "{out}");
 }
+
+#[test]
+fn adapter_check_names_the_line_of_a_bad_mapping_and_lists_a_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("azersu.toml");
+    std::fs::write(
+        &good,
+        "[adapter]\nname = \"azersu\"\nlisten = \"127.0.0.1:8600\"\n\n[[service]]\ncode = \"getWaterDebt\"\nversion = \"v1\"\n\
+request = { subscriberCode = \"string\" }\nrest = { url = \"http://billing.local/debts/{subscriberCode}\" }\n\
+response = { debt = \"/amount\" }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(["adapter", "check"]).arg(&good).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("getWaterDebt/v1  fields: subscriberCode  → REST GET"), "{stdout}");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, std::fs::read_to_string(&good).unwrap().replace("{subscriberCode}\"", "{subscriber}\""))
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(["adapter", "check"]).arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("bad.toml:9: service 'getWaterDebt': url refers to {subscriber}"), "{stderr}");
+}

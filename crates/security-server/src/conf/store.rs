@@ -132,15 +132,8 @@ impl ConfStore {
         }
         let mut tx = self.db.begin_write().await?;
         Self::require_client(&mut tx, client).await?;
-        let row = sqlx::query(
-            "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, 'wsdl', $2, $3) RETURNING id",
-        )
-        .bind(client.to_string())
-        .bind(wsdl_url)
-        .bind(wsdl_text)
-        .fetch_one(&mut *tx)
-        .await?;
-        let description_id: i64 = row.try_get(0)?;
+        let description_id =
+            insert_description(&mut tx, client, DescriptionKind::Wsdl, wsdl_url, Some(wsdl_text)).await?;
         for s in &services {
             insert_service(&mut tx, s, description_id, &url).await?;
         }
@@ -164,16 +157,7 @@ impl ConfStore {
         let kind = if openapi.is_some() { DescriptionKind::OpenApi } else { DescriptionKind::Rest };
         let mut tx = self.db.begin_write().await?;
         Self::require_client(&mut tx, service.provider()).await?;
-        let row = sqlx::query(
-            "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(service.provider().to_string())
-        .bind(kind.as_str())
-        .bind(base_url)
-        .bind(openapi)
-        .fetch_one(&mut *tx)
-        .await?;
-        let description_id: i64 = row.try_get(0)?;
+        let description_id = insert_description(&mut tx, service.provider(), kind, base_url, openapi).await?;
         insert_service(&mut tx, service, description_id, base_url).await?;
         Self::bump(&mut tx).await?;
         tx.commit().await?;
@@ -225,15 +209,8 @@ impl ConfStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let row = sqlx::query(
-            "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, 'wsdl', $2, $3) RETURNING id",
-        )
-        .bind(client.to_string())
-        .bind(wsdl_url)
-        .bind(wsdl_text)
-        .fetch_one(&mut *tx)
-        .await?;
-        let description_id: i64 = row.try_get(0)?;
+        let description_id =
+            insert_description(&mut tx, client, DescriptionKind::Wsdl, wsdl_url, Some(wsdl_text)).await?;
         for op in &info.operations {
             let id = client
                 .service(&op.name, op.version.as_deref())
@@ -243,15 +220,8 @@ impl ConfStore {
         for (code, url, openapi, method) in &services.rest {
             check_service_url(url)?;
             let id = client.service(code, None).map_err(|e| ConfError::Invalid(format!("service '{code}': {e}")))?;
-            let row = sqlx::query(
-                "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, 'openapi', $2, $3) RETURNING id",
-            )
-            .bind(client.to_string())
-            .bind(url)
-            .bind(openapi)
-            .fetch_one(&mut *tx)
-            .await?;
-            let description_id: i64 = row.try_get(0)?;
+            let description_id =
+                insert_description(&mut tx, client, DescriptionKind::OpenApi, url, Some(openapi)).await?;
             insert_service(&mut tx, &id, description_id, url).await?;
             sqlx::query("INSERT INTO endpoints (client_id, service_code, method, path) VALUES ($1, $2, $3, '/')")
                 .bind(client.to_string())
@@ -556,6 +526,25 @@ impl ConfStore {
         }
         Ok(conf)
     }
+}
+
+async fn insert_description<'c>(
+    tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+    client: &ClientId,
+    kind: DescriptionKind,
+    url: &str,
+    document: Option<&str>,
+) -> Result<i64, ConfError> {
+    let row = sqlx::query(
+        "INSERT INTO service_descriptions (client_id, kind, url, document) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(client.to_string())
+    .bind(kind.as_str())
+    .bind(url)
+    .bind(document)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
 }
 
 async fn insert_service<'c>(
