@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod catalogue_seed;
 pub mod model;
 pub mod seed;
 pub mod store;

@@ -536,6 +536,99 @@ impl Registry {
         Ok(())
     }
 
+    /// Loads services that are already registered elsewhere (the initial load of an
+    /// existing registry) in one transaction: each gets an approved application, a registry
+    /// number and its first history version. Returns the numbers.
+    pub async fn import(
+        &self,
+        records: &[ServiceRecord],
+        applicant: &str,
+        on: Date,
+    ) -> Result<Vec<String>, RegistryError> {
+        for (i, r) in records.iter().enumerate() {
+            r.validate().map_err(|e| RegistryError::Invalid(format!("service {}: {e}", i + 1)))?;
+        }
+        let day = iso(on);
+        let mut numbers = Vec::with_capacity(records.len());
+        let mut tx = self.db.begin_write().await?;
+        for r in records {
+            let text = serde_json::to_string(r)?;
+            let id: i64 =
+                sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'application' RETURNING value")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let seq: i64 = sqlx::query_scalar(
+                "UPDATE counters SET value = value + 1 WHERE name = 'registry_number' RETURNING value",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let number = format!("{:02}-{seq:06}", r.area);
+            sqlx::query(
+                "INSERT INTO applications (id, kind, registry_number, record, applicant, filed_on, due_on, status, decided_on, decided_by) \
+                 VALUES ($1, 'register', $2, $3, $4, $5, $5, 'approved', $5, 'import')",
+            )
+            .bind(id)
+            .bind(&number)
+            .bind(&text)
+            .bind(applicant)
+            .bind(&day)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO services (registry_number, provider, area, kind, record, status, version, registered_on, updated_on) \
+                 VALUES ($1, $2, $3, $4, $5, 'registered', 1, $6, $6)",
+            )
+            .bind(&number)
+            .bind(&r.provider)
+            .bind(i32::from(r.area))
+            .bind(serde_json::to_value(r.kind)?.as_str().unwrap_or_default().to_owned())
+            .bind(&text)
+            .bind(&day)
+            .execute(&mut *tx)
+            .await?;
+            history(&mut tx, &number, 1, &day, id, "register", &text).await?;
+            numbers.push(number);
+        }
+        tx.commit().await?;
+        Ok(numbers)
+    }
+
+    /// Records `uses` of a service in `month` (`YYYY-MM`), adding to what is there (B-1).
+    pub async fn record_usage(&self, number: &str, month: &str, uses: i64) -> Result<(), RegistryError> {
+        check_month(month)?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO service_usage (registry_number, month, uses) VALUES ($1, $2, $3) \
+             ON CONFLICT (registry_number, month) DO UPDATE SET uses = service_usage.uses + excluded.uses",
+        )
+        .bind(number)
+        .bind(month)
+        .bind(uses)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Uses per service in `month`, most used first.
+    pub async fn usage(&self, month: &str) -> Result<Vec<(String, i64)>, RegistryError> {
+        check_month(month)?;
+        let rows = sqlx::query(
+            "SELECT registry_number, uses FROM service_usage WHERE month = $1 ORDER BY uses DESC, registry_number",
+        )
+        .bind(month)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// The months with recorded usage, newest first.
+    pub async fn usage_months(&self) -> Result<Vec<String>, RegistryError> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT month FROM service_usage ORDER BY month DESC")
+            .fetch_all(self.db.pool())
+            .await?)
+    }
+
     /// A service by registry number.
     pub async fn service(&self, number: &str) -> Result<RegisteredService, RegistryError> {
         let row = sqlx::query(
@@ -580,6 +673,14 @@ impl Registry {
             })
             .collect()
     }
+}
+
+fn check_month(month: &str) -> Result<(), RegistryError> {
+    let ok = month.len() == 7
+        && month.as_bytes()[4] == b'-'
+        && month[..4].bytes().all(|b| b.is_ascii_digit())
+        && matches!(month[5..].parse::<u8>(), Ok(1..=12));
+    if ok { Ok(()) } else { Err(RegistryError::Invalid(format!("month '{month}' is not YYYY-MM"))) }
 }
 
 /// `2.10` after `2.9`.

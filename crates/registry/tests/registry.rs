@@ -174,6 +174,19 @@ async fn workflow(registry: Registry) {
     let body = registry.bodies().await.unwrap().into_iter().find(|b| b.code == "5").unwrap();
     assert_eq!((body.status.as_str(), body.successor.as_deref()), ("liquidated", Some("3")));
     assert!(registry.liquidate_body("5", "3").await.is_err());
+
+    // the initial load and usage statistics (B-1)
+    let mut seeded = egov_registry::catalogue_seed::named_services();
+    seeded.extend(egov_registry::catalogue_seed::generated_services(1000));
+    let numbers = registry.import(&seeded, "initial load", date!(2025 - 01 - 15)).await.unwrap();
+    assert_eq!(numbers.len(), 1013);
+    assert_eq!(registry.services().await.unwrap().len(), 1014);
+    registry.record_usage(&numbers[0], "2025-05", 40).await.unwrap();
+    registry.record_usage(&numbers[0], "2025-05", 2).await.unwrap();
+    registry.record_usage(&numbers[1], "2025-05", 7).await.unwrap();
+    assert_eq!(registry.usage("2025-05").await.unwrap(), vec![(numbers[0].clone(), 42), (numbers[1].clone(), 7)]);
+    assert!(registry.usage("2025-13").await.is_err());
+    assert_eq!(registry.usage_months().await.unwrap(), ["2025-05"]);
 }
 
 #[tokio::test]

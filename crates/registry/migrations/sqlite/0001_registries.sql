@@ -65,3 +65,11 @@ CREATE TABLE counters (
     value INTEGER NOT NULL
 );
 INSERT INTO counters (name, value) VALUES ('registry_number', 0), ('application', 0);
+
+-- Uses of each service per month (B-1), as recorded by the portal.
+CREATE TABLE service_usage (
+    registry_number TEXT NOT NULL REFERENCES services(registry_number),
+    month TEXT NOT NULL,
+    uses INTEGER NOT NULL,
+    PRIMARY KEY (registry_number, month)
+);
