@@ -339,7 +339,7 @@ pub fn generated_services(count: usize) -> Vec<ServiceRecord> {
                 },
                 legal_basis: "Generated for the demo catalogue (not a real service)".into(),
                 kind: ServiceKind::Informative,
-                fee: (n % 7 == 0).then(|| Fee {
+                fee: n.is_multiple_of(7).then(|| Fee {
                     amount_azn: (1 + n % 20) as f64,
                     legal_basis: "Dövlət rüsumu haqqında Azərbaycan Respublikasının Qanunu".into(),
                     bank_details: "Dövlət Xəzinədarlıq Agentliyi".into(),
@@ -352,7 +352,7 @@ pub fn generated_services(count: usize) -> Vec<ServiceRecord> {
                 regulation: regulation(
                     &name,
                     provider,
-                    if n % 3 == 0 { Automation::Full } else { Automation::Partial },
+                    if n.is_multiple_of(3) { Automation::Full } else { Automation::Partial },
                 ),
                 name,
             });
