@@ -1,0 +1,137 @@
+//! The citizen portal (P-1.2, P-3.6, R-11): its informative part, open without login — the
+//! catalogue of e-services from the e-services registry, the public bodies, the registry of
+//! state information resources, the statistics bulletin (B-1) and open data — in
+//! Azerbaijani, English and Russian, built to WCAG 2.1 AA and usable without JavaScript.
+//!
+//! A request goes: [`router`] → a page handler in [`web`] (or [`api`] for open data) → the
+//! in-memory [`catalogue::Catalogue`] snapshot → an askama template in `templates/` with
+//! texts from [`i18n`].
+
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod api;
+pub mod catalogue;
+pub mod i18n;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use egov_registry::RegistryError;
+use egov_registry::store::Registry;
+
+use catalogue::Catalogue;
+
+/// The running portal's state: the registries and the catalogue snapshot pages read.
+#[derive(Debug)]
+pub struct Portal {
+    registry: Registry,
+    catalogue: RwLock<Arc<Catalogue>>,
+}
+
+impl Portal {
+    /// Loads the catalogue from `registry`.
+    pub async fn new(registry: Registry) -> Result<Arc<Self>, RegistryError> {
+        let catalogue = Catalogue::load(&registry).await?;
+        Ok(Arc::new(Self { registry, catalogue: RwLock::new(Arc::new(catalogue)) }))
+    }
+
+    /// The snapshot pages are rendered from.
+    pub fn catalogue(&self) -> Arc<Catalogue> {
+        self.catalogue.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the registries again and swaps the new snapshot in.
+    pub async fn refresh(&self) -> Result<(), RegistryError> {
+        let fresh = Catalogue::load(&self.registry).await?;
+        *self.catalogue.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// The registries.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// Every route of the portal.
+pub fn router(portal: Arc<Portal>) -> Router {
+    Router::new()
+        .route("/", get(web::root))
+        .route("/static/portal.css", get(web::stylesheet))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/services", get(api::services))
+        .route("/api/v1/services.jsonld", get(api::services_jsonld))
+        .route("/api/v1/services/{number}", get(api::service))
+        .route("/api/v1/bodies", get(api::bodies))
+        .route("/api/v1/bodies/{code}", get(api::body))
+        .route("/api/v1/systems", get(api::systems))
+        .route("/api/v1/systems/{code}", get(api::system))
+        .route("/{lang}/", get(web::home))
+        .route("/{lang}/search", get(web::search))
+        .route("/{lang}/services/{number}", get(web::service))
+        .route("/{lang}/bodies", get(web::bodies))
+        .route("/{lang}/bodies/{code}", get(web::body))
+        .route("/{lang}/resources", get(web::resources))
+        .route("/{lang}/resources/{code}", get(web::resource))
+        .route("/{lang}/statistics", get(web::statistics))
+        .route("/{lang}/statistics.csv", get(web::statistics_csv))
+        .route("/{lang}/open-data", get(web::open_data))
+        .fallback(web::fallback)
+        .with_state(portal)
+}
+
+/// A running portal.
+#[derive(Debug)]
+pub struct RunningPortal {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state.
+    pub portal: Arc<Portal>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl RunningPortal {
+    /// Stops serving.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Serves the portal on `listener`, re-reading the registries every `refresh`.
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    registry: Registry,
+    refresh: Duration,
+) -> Result<RunningPortal, RegistryError> {
+    let portal = Portal::new(registry).await?;
+    let addr = listener.local_addr().map_err(|e| RegistryError::Invalid(format!("listener: {e}")))?;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let app = router(portal.clone());
+    let mut stopped_too = stopped.clone();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "portal stopped");
+        }
+    });
+    let watched = portal.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(refresh) => {}
+                _ = stopped_too.changed() => return,
+            }
+            if let Err(e) = watched.refresh().await {
+                tracing::warn!(error = %e, "the catalogue could not be refreshed; serving the previous one");
+            }
+        }
+    });
+    Ok(RunningPortal { addr, portal, stop })
+}
