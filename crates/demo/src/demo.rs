@@ -60,6 +60,7 @@ pub async fn run(options: DemoOptions, shutdown: impl Future<Output = ()>) -> an
     println!("stopping the demo federation…");
     demo.station.stop();
     demo.federation.stop().await;
+    demo.portal.stop();
     demo.agencies.stop().await;
     if scratch {
         // nothing the user asked to keep: leave no keys or databases behind
@@ -79,6 +80,8 @@ pub struct Demo {
     pub summary: String,
     /// The agencies' own systems and adapters.
     pub agencies: RunningAgencies,
+    /// The citizen portal.
+    pub portal: egov_portal::RunningPortal,
     station: egov_monitor::RunningStation,
 }
 
@@ -86,6 +89,26 @@ impl std::fmt::Debug for Demo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Demo").finish_non_exhaustive()
     }
+}
+
+/// The registries in `data_dir/portal/registry.db`: the resources of Decision No. 118, the
+/// bulletins' services and 1,000 generated ones, six months of generated usage — loaded
+/// once; then the portal serving them.
+async fn start_portal(data_dir: &Path) -> anyhow::Result<egov_portal::RunningPortal> {
+    let dir = data_dir.join("portal");
+    std::fs::create_dir_all(&dir)?;
+    let registry = egov_registry::store::Registry::open(&egov_store::sqlite_url(&dir.join("registry.db"))).await?;
+    registry.seed_resources().await?;
+    if registry.services().await?.is_empty() {
+        let mut services = egov_registry::catalogue_seed::named_services();
+        services.extend(egov_registry::catalogue_seed::generated_services(1000));
+        let day = time::Date::from_calendar_date(2025, time::Month::January, 15)?;
+        let numbers = registry.import(&services, "initial load (demo)", day).await?;
+        let months = ["2025-05", "2025-06", "2025-07", "2025-08", "2025-09", "2025-10"];
+        registry.record_usage_many(&egov_registry::catalogue_seed::demo_usage(&numbers, &months)).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    Ok(egov_portal::start(listener, registry, std::time::Duration::from_secs(5)).await?)
 }
 
 /// Starts the demo federation with a population of `people` and writes
@@ -166,6 +189,10 @@ pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
     )
     .await?;
     let monitoring_url = format!("http://{}", station.addr);
+
+    // the portal, over the registries (seeded once per data directory)
+    let citizen_portal = start_portal(data_dir).await?;
+    let portal_url = format!("http://{}", citizen_portal.addr);
 
     let servers: Vec<serde_json::Value> = running
         .servers
@@ -258,6 +285,13 @@ pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
             "key_passphrase": crate::federation::DEMO_PASSPHRASE,
         },
         "security_servers": servers,
+        "portal": {
+            "url": format!("{portal_url}/az/"),
+            "search_url": format!("{portal_url}/en/search?q=pension"),
+            "statistics_url": format!("{portal_url}/en/statistics"),
+            "open_data": format!("{portal_url}/api/v1/openapi.json"),
+            "registry_database": data_dir.join("portal").join("registry.db").display().to_string(),
+        },
         "monitoring": {
             "url": monitoring_url,
             "metrics_url": format!("{monitoring_url}/metrics"),
@@ -314,5 +348,7 @@ pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
         manifest["wsdl_url"].as_str().unwrap_or_default(),
         data_dir.join("demo.json").display()
     ));
-    Ok(Demo { federation: running, manifest, summary, agencies, station })
+    summary
+        .push_str(&format!("\nportal: {portal_url}/az/ (also /en/, /ru/; open data {portal_url}/api/v1/openapi.json)"));
+    Ok(Demo { federation: running, manifest, summary, agencies, portal: citizen_portal, station })
 }

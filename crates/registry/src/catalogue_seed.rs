@@ -361,6 +361,21 @@ pub fn generated_services(count: usize) -> Vec<ServiceRecord> {
     out
 }
 
+/// Demo usage for `months` (`YYYY-MM`): a long tail, the bulletins' services (the first
+/// ones loaded) used most, deterministic. (service, month, uses) for each.
+pub fn demo_usage(numbers: &[String], months: &[&str]) -> Vec<(String, String, i64)> {
+    let mut out = Vec::with_capacity(numbers.len() * months.len());
+    for (m, month) in months.iter().enumerate() {
+        for (i, n) in numbers.iter().enumerate() {
+            // Zipf-like: the i-th service is used about 40,000 / (i + 1) times a month
+            let mix = (i as u64 + 1).wrapping_mul(0x9E37_79B9).wrapping_add(m as u64 * 7919) % 1000;
+            let uses = 40_000 / (i as i64 + 1) + (mix as i64 % 300);
+            out.push((n.clone(), (*month).to_owned(), uses));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

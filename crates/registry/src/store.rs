@@ -595,17 +595,29 @@ impl Registry {
 
     /// Records `uses` of a service in `month` (`YYYY-MM`), adding to what is there (B-1).
     pub async fn record_usage(&self, number: &str, month: &str, uses: i64) -> Result<(), RegistryError> {
-        check_month(month)?;
+        self.record_usage_many(&[(number.to_owned(), month.to_owned(), uses)]).await
+    }
+
+    /// Records many (service, month, uses) counts in one transaction.
+    pub async fn record_usage_many(&self, counts: &[(String, String, i64)]) -> Result<(), RegistryError> {
+        for (_, month, uses) in counts {
+            check_month(month)?;
+            if *uses < 0 {
+                return Err(RegistryError::Invalid("uses cannot be negative".into()));
+            }
+        }
         let mut tx = self.db.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO service_usage (registry_number, month, uses) VALUES ($1, $2, $3) \
-             ON CONFLICT (registry_number, month) DO UPDATE SET uses = service_usage.uses + excluded.uses",
-        )
-        .bind(number)
-        .bind(month)
-        .bind(uses)
-        .execute(&mut *tx)
-        .await?;
+        for (number, month, uses) in counts {
+            sqlx::query(
+                "INSERT INTO service_usage (registry_number, month, uses) VALUES ($1, $2, $3) \
+                 ON CONFLICT (registry_number, month) DO UPDATE SET uses = service_usage.uses + excluded.uses",
+            )
+            .bind(number)
+            .bind(month)
+            .bind(uses)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
