@@ -98,6 +98,14 @@ fn demo_serves_zeep_and_rest_and_stops_on_sigterm() {
         assert_eq!(status, 400, "{body}");
     }
 
+    // the citizen portal, as demo.json names it
+    let (status, page) = http_get(manifest["portal"]["url"].as_str().unwrap(), &[]);
+    assert_eq!(status, 200);
+    assert!(page.contains("Elektron Hökumət Portalı"), "{page}");
+    let (status, found) = http_get(manifest["portal"]["search_url"].as_str().unwrap(), &[]);
+    assert_eq!(status, 200);
+    assert!(found.contains("Pension calculator"), "{found}");
+
     // the operator's central services, as demo.json names them: the signed configuration
     // names every demo server, and the maintenance calendar is public
     let central = &manifest["central"];

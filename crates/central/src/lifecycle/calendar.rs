@@ -13,66 +13,17 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use time::{Date, Month, Weekday};
+use time::{Date, Month};
 
 use super::timefmt::{format_date, parse_date};
 use crate::{CentralError, CentralStore};
 
-/// The working-day calendar: weekends (Saturday, Sunday) and a set of public holidays.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WorkingCalendar {
-    holidays: BTreeSet<Date>,
-}
+/// The working-day calendar (shared with the e-services registry).
+pub use egov_workdays::WorkingCalendar;
 
-impl WorkingCalendar {
-    /// A calendar with these public holidays (weekends are always days off).
-    pub fn new(holidays: impl IntoIterator<Item = Date>) -> Self {
-        Self { holidays: holidays.into_iter().collect() }
-    }
-
-    /// Whether `date` is a public holiday.
-    pub fn is_holiday(&self, date: Date) -> bool {
-        self.holidays.contains(&date)
-    }
-
-    /// Whether `date` is a working day: Monday–Friday and not a holiday.
-    pub fn is_working_day(&self, date: Date) -> bool {
-        !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) && !self.is_holiday(date)
-    }
-
-    /// The date `n` working days after `date`: the day the `n`-th working day following
-    /// `date` falls on. `date` itself is never counted (an application filed on a Thursday
-    /// starts its count on Friday), and for `n ≥ 1` the result is always a working day;
-    /// `n = 0` returns `date` unchanged.
-    pub fn add_working_days(&self, date: Date, n: u32) -> Result<Date, CentralError> {
-        let mut day = date;
-        let mut left = n;
-        while left > 0 {
-            day = day
-                .next_day()
-                .ok_or_else(|| CentralError::Invalid(format!("{n} working days after {date} is out of range")))?;
-            if self.is_working_day(day) {
-                left -= 1;
-            }
-        }
-        Ok(day)
-    }
-
-    /// How many working days lie after `from` up to and including `to` (0 when `to ≤ from`):
-    /// `working_days_between(d, add_working_days(d, n)) == n`.
-    pub fn working_days_between(&self, from: Date, to: Date) -> u32 {
-        let mut count = 0;
-        let mut day = from;
-        while day < to {
-            match day.next_day() {
-                Some(next) => day = next,
-                None => break,
-            }
-            if self.is_working_day(day) {
-                count += 1;
-            }
-        }
-        count
+impl From<egov_workdays::OutOfRange> for CentralError {
+    fn from(e: egov_workdays::OutOfRange) -> Self {
+        CentralError::Invalid(e.to_string())
     }
 }
 
@@ -101,31 +52,11 @@ pub struct Holiday {
 /// Azerbaijan's fixed-date public holidays of `year` (Labour Code art. 105). Lunar holidays
 /// and transferred rest days are not included: the operator enters them.
 pub fn default_holidays(year: i32) -> Result<Vec<Holiday>, CentralError> {
-    const FIXED: &[(Month, u8, &str)] = &[
-        (Month::January, 1, "Yeni il (New Year)"),
-        (Month::January, 2, "Yeni il (New Year)"),
-        (Month::March, 8, "Qadınlar günü (International Women's Day)"),
-        (Month::March, 20, "Novruz bayramı"),
-        (Month::March, 21, "Novruz bayramı"),
-        (Month::March, 22, "Novruz bayramı"),
-        (Month::March, 23, "Novruz bayramı"),
-        (Month::March, 24, "Novruz bayramı"),
-        (Month::May, 9, "Faşizm üzərində qələbə günü (Victory over Fascism Day)"),
-        (Month::May, 28, "Müstəqillik günü (Independence Day)"),
-        (Month::June, 15, "Milli qurtuluş günü (National Salvation Day)"),
-        (Month::June, 26, "Silahlı qüvvələr günü (Armed Forces Day)"),
-        (Month::November, 8, "Zəfər günü (Victory Day)"),
-        (Month::November, 9, "Dövlət bayrağı günü (State Flag Day)"),
-        (Month::December, 31, "Dünya azərbaycanlılarının həmrəyliyi günü (Solidarity Day)"),
-    ];
-    FIXED
-        .iter()
-        .map(|&(month, day, name)| {
-            Date::from_calendar_date(year, month, day)
-                .map(|date| Holiday { date, name: name.to_owned() })
-                .map_err(|e| CentralError::Invalid(format!("year {year} is out of range: {e}")))
-        })
-        .collect()
+    let holidays = egov_workdays::fixed_holidays(year);
+    if holidays.len() != egov_workdays::FIXED_HOLIDAYS.len() {
+        return Err(CentralError::Invalid(format!("year {year} is out of range")));
+    }
+    Ok(holidays.into_iter().map(|(date, name)| Holiday { date, name: name.to_owned() }).collect())
 }
 
 /// The working calendar with every holiday in the store.
@@ -136,7 +67,7 @@ pub async fn load(store: &CentralStore) -> Result<WorkingCalendar, CentralError>
         let text: String = row.try_get(0)?;
         holidays.insert(parse_date("holiday", &text).map_err(|e| super::corrupt("holiday", e))?);
     }
-    Ok(WorkingCalendar { holidays })
+    Ok(WorkingCalendar::new(holidays))
 }
 
 /// The holidays (of `year`, or all), by date.
@@ -213,39 +144,6 @@ mod tests {
     use proptest::prelude::*;
     use time::macros::date;
 
-    fn novruz_2026() -> WorkingCalendar {
-        WorkingCalendar::new(default_holidays(2026).unwrap().into_iter().map(|h| h.date))
-    }
-
-    #[test]
-    fn seven_working_days_across_novruz() {
-        // TT-3.3: filed Thursday 19 March 2026. Fri 20 (Novruz), Sat 21, Sun 22, Mon 23 and
-        // Tue 24 (Novruz) are days off; then Wed 25 (1), Thu 26 (2), Fri 27 (3), Mon 30 (4),
-        // Tue 31 (5), Wed 1 April (6), Thu 2 April (7).
-        let cal = novruz_2026();
-        assert_eq!(cal.add_working_days(date!(2026 - 03 - 19), 7).unwrap(), date!(2026 - 04 - 02));
-        assert_eq!(cal.working_days_between(date!(2026 - 03 - 19), date!(2026 - 04 - 02)), 7);
-        // without holidays it would be Tuesday 31 March (weekends only)
-        let plain = WorkingCalendar::default();
-        assert_eq!(plain.add_working_days(date!(2026 - 03 - 19), 7).unwrap(), date!(2026 - 03 - 30));
-    }
-
-    #[test]
-    fn weekends_and_edges() {
-        let cal = WorkingCalendar::default();
-        // Friday + 1 = Monday; Saturday + 1 = Monday; n = 0 is the date itself
-        assert_eq!(cal.add_working_days(date!(2026 - 05 - 01), 1).unwrap(), date!(2026 - 05 - 04));
-        assert_eq!(cal.add_working_days(date!(2026 - 05 - 02), 1).unwrap(), date!(2026 - 05 - 04));
-        assert_eq!(cal.add_working_days(date!(2026 - 05 - 02), 0).unwrap(), date!(2026 - 05 - 02));
-        assert_eq!(cal.working_days_between(date!(2026 - 05 - 04), date!(2026 - 05 - 01)), 0);
-        // New Year 2027: Thu 31 Dec 2026 and Fri 1 Jan 2027 are holidays, Sat 2 Jan too
-        let cal = WorkingCalendar::new(
-            default_holidays(2026).unwrap().into_iter().chain(default_holidays(2027).unwrap()).map(|h| h.date),
-        );
-        assert_eq!(cal.add_working_days(date!(2026 - 12 - 30), 1).unwrap(), date!(2027 - 01 - 04));
-        assert!(cal.add_working_days(Date::MAX, 1).is_err());
-    }
-
     #[test]
     fn months_clamp_to_month_end() {
         assert_eq!(add_months(date!(2026 - 01 - 31), 1).unwrap(), date!(2026 - 02 - 28));
@@ -268,25 +166,7 @@ mod tests {
         (2020i32..2035, 1u16..=365).prop_map(|(y, d)| Date::from_ordinal_date(y, d).unwrap())
     }
 
-    fn any_calendar() -> impl Strategy<Value = WorkingCalendar> {
-        // default holidays of a few years plus random extra days off (lunar holidays, transfers)
-        proptest::collection::vec(any_date(), 0..40).prop_map(|extra| {
-            let fixed = (2020..2036).flat_map(|y| default_holidays(y).unwrap()).map(|h| h.date);
-            WorkingCalendar::new(fixed.chain(extra))
-        })
-    }
-
     proptest! {
-        #[test]
-        fn add_working_days_properties(cal in any_calendar(), start in any_date(), n in 1u32..60) {
-            let end = cal.add_working_days(start, n).unwrap();
-            prop_assert!(cal.is_working_day(end), "{end} is not a working day");
-            prop_assert!(end > start);
-            prop_assert_eq!(cal.working_days_between(start, end), n);
-            // and it is the first such day: one day earlier has only n-1 working days
-            prop_assert_eq!(cal.working_days_between(start, end.previous_day().unwrap()), n - 1);
-        }
-
         #[test]
         fn add_months_properties(start in any_date(), m in 0u32..30) {
             let end = add_months(start, m).unwrap();
