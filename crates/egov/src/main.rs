@@ -6,6 +6,7 @@ mod ca;
 mod central;
 mod monitor;
 mod msglog;
+mod portal;
 mod ss;
 
 /// mimalloc instead of the system allocator: the message path allocates and frees many
@@ -52,6 +53,9 @@ enum Command {
     Msglog(msglog::MsgLogArgs),
     /// Adapter server: join an existing REST/JSON service or SQL database by a mapping file.
     Adapter(adapter::AdapterArgs),
+    /// The citizen portal: public catalogue over the e-services registry and the registry of
+    /// state information resources.
+    Portal(portal::PortalArgs),
     /// The local monitoring station: usage and health of security servers, never contents.
     Monitor(monitor::MonitorArgs),
     /// Benchmarks.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
                 egov_demo::run(egov_demo::DemoOptions { data_dir, population }, shutdown_signal()).await
             }
             Command::Adapter(args) => adapter::run(args, shutdown_signal()).await,
+            Command::Portal(args) => portal::run(args, shutdown_signal()).await,
             Command::Ss { command } => ss::run(command, shutdown_signal()).await,
             Command::Central(args) => central::run(args, shutdown_signal()).await,
             Command::Ca(args) => ca::run(args, shutdown_signal()).await,

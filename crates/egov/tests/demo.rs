@@ -254,3 +254,24 @@ response = { debt = \"/amount\" }\n",
     assert!(!out.status.success());
     assert!(stderr.contains("bad.toml:9: service 'getWaterDebt': url refers to {subscriber}"), "{stderr}");
 }
+
+#[test]
+fn portal_seed_loads_the_registries_and_refuses_a_bad_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("registry.db").display());
+    let egov = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(args).env("EGOV_REGISTRY_DB", &db).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = egov(&["portal", "seed", "--demo-services", "20", "--on", "2025-01-15"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("33 bodies, 63 information systems, 33 services registered now"), "{out}");
+    let (ok, out) = egov(&["portal", "seed", "--on", "15.01.2025"]);
+    assert!(!ok);
+    assert!(out.contains("--on: '15.01.2025' is not YYYY-MM-DD"), "{out}");
+    let (ok, out) = egov(&["portal", "pending"]);
+    assert!(ok && out.trim().is_empty(), "{out}");
+}

@@ -1,0 +1,124 @@
+//! `egov portal …`: the citizen portal over the registries (P-3.6, R-10, P-3.4).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use egov_registry::store::Registry;
+
+#[derive(Args)]
+pub struct PortalArgs {
+    #[command(subcommand)]
+    command: PortalCommand,
+}
+
+#[derive(Args)]
+struct RegistryDb {
+    /// The registries' database (sqlite://FILE or postgres://…).
+    #[arg(long, env = "EGOV_REGISTRY_DB", default_value = "sqlite://registry.db")]
+    db: String,
+}
+
+#[derive(Subcommand)]
+enum PortalCommand {
+    /// Serve the portal: catalogue, bodies, registry of resources, statistics, open data.
+    Serve {
+        #[command(flatten)]
+        db: RegistryDb,
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8088")]
+        listen: SocketAddr,
+        /// How often to re-read the registries, in seconds.
+        #[arg(long, default_value_t = 5)]
+        refresh_secs: u64,
+    },
+    /// Load the registry of state information resources (Decision 118 annex 1) if empty,
+    /// and, with --services FILE (a JSON array of service records), register them.
+    Seed {
+        #[command(flatten)]
+        db: RegistryDb,
+        /// Service records to load (JSON array), registered on --on.
+        #[arg(long)]
+        services: Option<PathBuf>,
+        /// Load the bulletins' services and this many generated ones (demo and load tests).
+        #[arg(long)]
+        demo_services: Option<usize>,
+        /// Registration date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// List pending registry applications; overdue ones are marked.
+    Pending {
+        #[command(flatten)]
+        db: RegistryDb,
+    },
+}
+
+fn today() -> time::Date {
+    // deadlines are in Baku time (UTC+4, no daylight saving)
+    (time::OffsetDateTime::now_utc() + time::Duration::hours(4)).date()
+}
+
+pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    match args.command {
+        PortalCommand::Serve { db, listen, refresh_secs } => {
+            let registry = Registry::open(&db.db).await.context("opening the registries")?;
+            let listener =
+                tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+            let portal = egov_portal::start(listener, registry, Duration::from_secs(refresh_secs.max(1))).await?;
+            println!("portal on http://{}/az/ (also /en/, /ru/; open data /api/v1/openapi.json)", portal.addr);
+            shutdown.await;
+            portal.stop();
+            Ok(())
+        }
+        PortalCommand::Seed { db, services, demo_services, on } => {
+            let registry = Registry::open(&db.db).await.context("opening the registries")?;
+            registry.seed_resources().await?;
+            let on = match on {
+                Some(d) => time::Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]"))
+                    .map_err(|_| anyhow::anyhow!("--on: '{d}' is not YYYY-MM-DD"))?,
+                None => today(),
+            };
+            let mut records = Vec::new();
+            if let Some(path) = services {
+                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                let parsed: Vec<egov_registry::model::ServiceRecord> = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a JSON array of service records", path.display()))?;
+                records.extend(parsed);
+            }
+            if let Some(n) = demo_services {
+                records.extend(egov_registry::catalogue_seed::named_services());
+                records.extend(egov_registry::catalogue_seed::generated_services(n));
+            }
+            let numbers = registry.import(&records, "egov portal seed", on).await?;
+            println!(
+                "{} bodies, {} information systems, {} services registered now",
+                registry.bodies().await?.len(),
+                registry.systems().await?.len(),
+                numbers.len()
+            );
+            Ok(())
+        }
+        PortalCommand::Pending { db } => {
+            let registry = Registry::open(&db.db).await.context("opening the registries")?;
+            let today = today();
+            for a in registry.pending().await? {
+                println!(
+                    "{:>6}  {:<10}  {:<12}  filed {}  due {}{}  {}",
+                    a.id,
+                    a.kind,
+                    a.registry_number.as_deref().unwrap_or("-"),
+                    a.filed_on,
+                    a.due_on,
+                    if a.due_on < today { "  OVERDUE" } else { "" },
+                    a.applicant
+                );
+            }
+            Ok(())
+        }
+    }
+}
