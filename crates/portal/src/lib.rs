@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
+pub mod backoffice;
 pub mod catalogue;
 pub mod i18n;
 pub mod web;
@@ -31,13 +32,14 @@ use catalogue::Catalogue;
 pub struct Portal {
     registry: Registry,
     catalogue: RwLock<Arc<Catalogue>>,
+    sessions: backoffice::Sessions,
 }
 
 impl Portal {
     /// Loads the catalogue from `registry`.
     pub async fn new(registry: Registry) -> Result<Arc<Self>, RegistryError> {
         let catalogue = Catalogue::load(&registry).await?;
-        Ok(Arc::new(Self { registry, catalogue: RwLock::new(Arc::new(catalogue)) }))
+        Ok(Arc::new(Self { registry, catalogue: RwLock::new(Arc::new(catalogue)), sessions: Default::default() }))
     }
 
     /// The snapshot pages are rendered from.
@@ -81,6 +83,11 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/{lang}/statistics", get(web::statistics))
         .route("/{lang}/statistics.csv", get(web::statistics_csv))
         .route("/{lang}/open-data", get(web::open_data))
+        .route("/{lang}/backoffice/", get(backoffice::list))
+        .route("/{lang}/backoffice/login", get(backoffice::login_page).post(backoffice::log_in))
+        .route("/{lang}/backoffice/logout", axum::routing::post(backoffice::log_out))
+        .route("/{lang}/backoffice/applications/{id}", get(backoffice::application))
+        .route("/{lang}/backoffice/applications/{id}/{decision}", axum::routing::post(backoffice::decide))
         .fallback(web::fallback)
         .with_state(portal)
 }

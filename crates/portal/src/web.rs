@@ -45,7 +45,7 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    fn new(lang: Lang, title: String, rest: &str) -> Self {
+    pub(crate) fn new(lang: Lang, title: String, rest: &str) -> Self {
         let switcher = Lang::ALL
             .iter()
             .map(|l| Alternate {
@@ -59,7 +59,7 @@ impl PageInfo {
     }
 }
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {

@@ -15,6 +15,7 @@
 pub mod catalogue_seed;
 pub mod model;
 pub mod seed;
+pub mod staff;
 pub mod store;
 pub mod text;
 pub mod workdays;

@@ -402,6 +402,25 @@ impl Registry {
         application(&row)
     }
 
+    /// The service record an application carries (registrations and amendments).
+    pub async fn application_record(&self, id: i64) -> Result<Option<ServiceRecord>, RegistryError> {
+        let text: Option<Option<String>> = sqlx::query_scalar("SELECT record FROM applications WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        let text = text.ok_or_else(|| RegistryError::NotFound(format!("no application {id}")))?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    }
+
+    /// The reason an application gives (deregistrations).
+    pub async fn application_reason(&self, id: i64) -> Result<String, RegistryError> {
+        sqlx::query_scalar("SELECT reason FROM applications WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("no application {id}")))
+    }
+
     /// Pending applications, oldest first.
     pub async fn pending(&self) -> Result<Vec<Application>, RegistryError> {
         let rows = sqlx::query(
