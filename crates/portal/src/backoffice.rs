@@ -170,13 +170,11 @@ pub struct CsrfForm {
     reason: String,
 }
 
-fn checked(portal: &Portal, headers: &HeaderMap, form: &CsrfForm) -> Result<Session, Response> {
-    let session =
-        portal.sessions.get(headers).ok_or_else(|| (StatusCode::UNAUTHORIZED, "log in first").into_response())?;
+/// The session of a form post, or why it is refused (status and message).
+fn checked(portal: &Portal, headers: &HeaderMap, form: &CsrfForm) -> Result<Session, (StatusCode, &'static str)> {
+    let session = portal.sessions.get(headers).ok_or((StatusCode::UNAUTHORIZED, "log in first"))?;
     if !same_origin(headers) || form.csrf != session.csrf {
-        return Err(
-            (StatusCode::FORBIDDEN, "the form's security token is missing or stale; reload the page").into_response()
-        );
+        return Err((StatusCode::FORBIDDEN, "the form's security token is missing or stale; reload the page"));
     }
     Ok(session)
 }
