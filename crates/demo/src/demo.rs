@@ -94,7 +94,7 @@ impl std::fmt::Debug for Demo {
 /// The registries in `data_dir/portal/registry.db`: the resources of Decision No. 118, the
 /// bulletins' services and 1,000 generated ones, six months of generated usage — loaded
 /// once; then the portal serving them.
-async fn start_portal(data_dir: &Path) -> anyhow::Result<egov_portal::RunningPortal> {
+async fn start_portal(data_dir: &Path) -> anyhow::Result<(egov_portal::RunningPortal, serde_json::Value)> {
     let dir = data_dir.join("portal");
     std::fs::create_dir_all(&dir)?;
     let registry = egov_registry::store::Registry::open(&egov_store::sqlite_url(&dir.join("registry.db"))).await?;
@@ -107,8 +107,48 @@ async fn start_portal(data_dir: &Path) -> anyhow::Result<egov_portal::RunningPor
         let months = ["2025-05", "2025-06", "2025-07", "2025-08", "2025-09", "2025-10"];
         registry.record_usage_many(&egov_registry::catalogue_seed::demo_usage(&numbers, &months)).await?;
     }
+    // a registry officer for the back office, and applications waiting for them
+    let staff_file = dir.join("staff.json");
+    let staff: serde_json::Value = match std::fs::read_to_string(&staff_file) {
+        Ok(text) => serde_json::from_str(&text)?,
+        Err(_) => {
+            let c = registry.add_staff("registry.officer", "Demo registry officer").await?;
+            let v = json!({"login": c.login, "password": c.password, "totp_secret": c.totp_secret, "otpauth_url": c.otpauth_url});
+            std::fs::write(&staff_file, serde_json::to_string_pretty(&v)?)?;
+            v
+        }
+    };
+    if registry.pending().await?.is_empty()
+        && let Err(e) = file_demo_applications(&registry).await
+    {
+        // e.g. a year whose religious holidays the calendar does not know yet
+        tracing::warn!(error = %e, "the demo's back-office applications were not filed");
+    }
     let listener = tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    Ok(egov_portal::start(listener, registry, std::time::Duration::from_secs(5)).await?)
+    Ok((egov_portal::start(listener, registry, std::time::Duration::from_secs(5)).await?, staff))
+}
+
+/// Two applications for the back office: a registration filed two weeks ago (overdue) and
+/// an amendment filed today.
+async fn file_demo_applications(registry: &egov_registry::store::Registry) -> anyhow::Result<()> {
+    let today = (time::OffsetDateTime::now_utc() + time::Duration::hours(4)).date();
+    let mut late = egov_registry::catalogue_seed::named_services().remove(11);
+    late.name.en = "Mortgage registration application (filed on paper)".into();
+    let early = today - time::Duration::days(14);
+    let applicant = "State Committee on Property Issues";
+    registry.file(egov_registry::store::Request::Register(Box::new(late)), applicant, early).await?;
+    let mut fresh = egov_registry::catalogue_seed::named_services().remove(2);
+    fresh.regulation.execution_time = "1 iş günü".into();
+    let number = registry
+        .services()
+        .await?
+        .into_iter()
+        .find(|s| s.record.name.az == fresh.name.az)
+        .map(|s| s.registry_number)
+        .ok_or_else(|| anyhow::anyhow!("the pension calculator is not registered"))?;
+    let request = egov_registry::store::Request::Amend { registry_number: number, record: Box::new(fresh) };
+    registry.file(request, "State Social Protection Fund", today).await?;
+    Ok(())
 }
 
 /// Starts the demo federation with a population of `people` and writes
@@ -191,7 +231,7 @@ pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
     let monitoring_url = format!("http://{}", station.addr);
 
     // the portal, over the registries (seeded once per data directory)
-    let citizen_portal = start_portal(data_dir).await?;
+    let (citizen_portal, staff) = start_portal(data_dir).await?;
     let portal_url = format!("http://{}", citizen_portal.addr);
 
     let servers: Vec<serde_json::Value> = running
@@ -291,6 +331,14 @@ pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
             "statistics_url": format!("{portal_url}/en/statistics"),
             "open_data": format!("{portal_url}/api/v1/openapi.json"),
             "registry_database": data_dir.join("portal").join("registry.db").display().to_string(),
+            "backoffice": {
+                "url": format!("{portal_url}/en/backoffice/"),
+                "login": staff["login"],
+                "password": staff["password"],
+                "totp_secret": staff["totp_secret"],
+                "otpauth_url": staff["otpauth_url"],
+                "current_code": "egov portal code --secret TOTP_SECRET (or add otpauth_url to an authenticator app)",
+            },
         },
         "monitoring": {
             "url": monitoring_url,

@@ -51,6 +51,24 @@ enum PortalCommand {
         #[arg(long)]
         on: Option<String>,
     },
+    /// Add a back-office staff member; prints the password and the one-time-code secret once.
+    StaffAdd {
+        #[command(flatten)]
+        db: RegistryDb,
+        /// Login.
+        #[arg(long)]
+        login: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print the current one-time code of a secret (a stand-in for an authenticator app in
+    /// the demo and in tests).
+    Code {
+        /// The base32 secret.
+        #[arg(long)]
+        secret: String,
+    },
     /// List pending registry applications; overdue ones are marked.
     Pending {
         #[command(flatten)]
@@ -101,6 +119,20 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
                 registry.systems().await?.len(),
                 numbers.len()
             );
+            Ok(())
+        }
+        PortalCommand::StaffAdd { db, login, name } => {
+            let registry = Registry::open(&db.db).await.context("opening the registries")?;
+            let c = registry.add_staff(&login, &name).await?;
+            println!(
+                "staff member {} added; hand over once:\n  password: {}\n  one-time-code secret: {}\n  {}",
+                c.login, c.password, c.totp_secret, c.otpauth_url
+            );
+            Ok(())
+        }
+        PortalCommand::Code { secret } => {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            println!("{}", egov_registry::staff::current_code(&secret, now)?);
             Ok(())
         }
         PortalCommand::Pending { db } => {

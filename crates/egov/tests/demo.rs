@@ -106,6 +106,18 @@ fn demo_serves_zeep_and_rest_and_stops_on_sigterm() {
     assert_eq!(status, 200);
     assert!(found.contains("Pension calculator"), "{found}");
 
+    // the back office: an officer's credentials, and a code from the stand-in authenticator
+    let office = &manifest["portal"]["backoffice"];
+    assert_eq!(office["login"], "registry.officer");
+    let code = Command::new(env!("CARGO_BIN_EXE_egov"))
+        .args(["portal", "code", "--secret", office["totp_secret"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&code.stdout).trim().to_owned();
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    let login_page = office["url"].as_str().unwrap().replace("/backoffice/", "/backoffice/login");
+    assert_eq!(http_get(&login_page, &[]).0, 200);
+
     // the operator's central services, as demo.json names them: the signed configuration
     // names every demo server, and the maintenance calendar is public
     let central = &manifest["central"];
