@@ -489,6 +489,7 @@ struct ResourcePage {
     s: SystemRow,
     owner_code: String,
     legal_basis: String,
+    services: Vec<String>,
 }
 
 /// `/{lang}/resources/{code}`.
@@ -502,6 +503,7 @@ pub async fn resource(State(portal): State<Arc<Portal>>, Path((lang, code)): Pat
         s: system_row(s, &c, tr),
         owner_code: s.owner.clone(),
         legal_basis: s.legal_basis.clone(),
+        services: s.services.clone(),
     })
 }
 

@@ -324,6 +324,9 @@ pub struct InformationSystem {
     pub owner: String,
     /// Its name as in the seed.
     pub name: String,
+    /// What it is for (compared with proposals to find duplicates).
+    #[serde(default)]
+    pub purpose: String,
     /// `system` or `resource`.
     pub kind: String,
     /// Whether it holds personal data.

@@ -62,6 +62,35 @@ const TRANSLATIONS: [(&str, &str); 33] = [
     ("Azəriqaz Production Union of SOCAR", "Производственное объединение «Азеригаз» ГНКАР"),
 ];
 
+/// The gateway services the demo federation's agencies expose from these systems.
+const GATEWAY_SERVICES: &[(&str, &[&str])] = &[
+    (
+        "1.2",
+        &[
+            "AZ/GOV/1400000004/traffic-police/getTrafficFines/v1",
+            "AZ/GOV/1400000004/traffic-police/getPenaltyPoints/v1",
+        ],
+    ),
+    (
+        "2.1",
+        &[
+            "AZ/GOV/1400000002/population-registry/getPersonByFin/v1",
+            "AZ/GOV/1400000002/population-registry/getNameInfo/v1",
+        ],
+    ),
+    ("6.2", &["AZ/GOV/1400000007/disability-registry/getDisabilityStatus/v1"]),
+    ("17.1", &["AZ/GOV/1400000008/real-estate-registry/getRealEstateExtract/v1"]),
+    (
+        "21.1",
+        &[
+            "AZ/GOV/1400000003/insurance/getInsuredPayments/v1",
+            "AZ/GOV/1400000003/insurance/getPensionCapital/v1",
+            "AZ/GOV/1400000003/insurance/registerInsuredPerson/v1",
+        ],
+    ),
+    ("30.1", &["AZ/GOV/1400000006/billing/getWaterDebt/v1"]),
+];
+
 /// Words in a name that say the system holds data about people.
 const PERSONAL: &[&str] = &[
     "əhali",
@@ -126,7 +155,12 @@ pub fn annex() -> (Vec<Body>, Vec<InformationSystem>) {
                     personal_data: PERSONAL.iter().any(|w| lower.contains(w)),
                     legal_basis: "Nazirlər Kabinetinin 2014-cü il 1 may tarixli 118 nömrəli qərarı, 1 nömrəli əlavə"
                         .into(),
-                    services: Vec::new(),
+                    purpose: String::new(),
+                    services: GATEWAY_SERVICES
+                        .iter()
+                        .find(|(c, _)| *c == code)
+                        .map(|(_, s)| s.iter().map(|x| (*x).to_owned()).collect())
+                        .unwrap_or_default(),
                     status: "operating".into(),
                 });
             }
@@ -151,6 +185,10 @@ mod tests {
         let population = systems.iter().find(|s| s.code == "2.1").unwrap();
         assert_eq!(population.name, "\"Əhalinin Dövlət Reyestri\" avtomatlaşdırılmış qeydiyyat informasiya sistemi");
         assert!(population.personal_data && population.kind == "system");
+        assert_eq!(population.services.len(), 2, "the gateway services it exposes");
+        for s in systems.iter().flat_map(|s| &s.services) {
+            assert!(s.parse::<egov_xroad::ServiceId>().is_ok(), "{s}");
+        }
         let tenders = systems.iter().find(|s| s.code == "25.1").unwrap();
         assert!(!tenders.personal_data && tenders.kind == "resource");
     }

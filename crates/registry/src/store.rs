@@ -192,7 +192,7 @@ impl Registry {
     /// Every information system and resource.
     pub async fn systems(&self) -> Result<Vec<InformationSystem>, RegistryError> {
         let rows = sqlx::query(
-            "SELECT code, owner, name, kind, personal_data, legal_basis, services, status FROM information_systems",
+            "SELECT code, owner, name, kind, personal_data, legal_basis, services, status, purpose FROM information_systems",
         )
         .fetch_all(self.db.pool())
         .await?;
@@ -208,23 +208,33 @@ impl Registry {
                 legal_basis: r.try_get(5)?,
                 services: serde_json::from_str(&services)?,
                 status: r.try_get(7)?,
+                purpose: r.try_get(8)?,
             });
         }
         out.sort_by_key(|s| system_order(&s.code));
         Ok(out)
     }
 
-    /// Existing systems whose names look like `name` (P-3.4 duplicate check): number, name,
-    /// similarity, most alike first.
-    pub async fn similar_systems(&self, name: &str) -> Result<Vec<(String, String, f64)>, RegistryError> {
+    /// Existing systems whose name or purpose looks like the proposal's (P-3.4 duplicate
+    /// check): number, name, similarity, most alike first.
+    pub async fn similar_systems(
+        &self,
+        name: &str,
+        purpose: &str,
+    ) -> Result<Vec<(String, String, f64)>, RegistryError> {
         let mut similar: Vec<(String, String, f64)> = self
             .systems()
             .await?
             .into_iter()
             .filter(|s| s.status != "retired")
             .map(|s| {
-                let score = text::similarity(name, &s.name);
-                (s.code, s.name, score)
+                let by_name = text::similarity(name, &s.name);
+                let by_purpose = if purpose.trim().is_empty() || s.purpose.trim().is_empty() {
+                    0.0
+                } else {
+                    text::similarity(purpose, &s.purpose)
+                };
+                (s.code, s.name, by_name.max(by_purpose))
             })
             .filter(|(_, _, score)| *score >= SIMILAR)
             .collect();
@@ -246,7 +256,7 @@ impl Registry {
         if !["system", "resource"].contains(&system.kind.as_str()) {
             return Err(RegistryError::Invalid("kind must be system or resource".into()));
         }
-        let similar = self.similar_systems(&system.name).await?;
+        let similar = self.similar_systems(&system.name, &system.purpose).await?;
         if !similar.is_empty() && !despite_similar {
             return Err(RegistryError::Similar(similar));
         }
@@ -725,8 +735,8 @@ async fn insert_system<'c>(
     s: &InformationSystem,
 ) -> Result<(), RegistryError> {
     sqlx::query(
-        "INSERT INTO information_systems (code, owner, name, kind, personal_data, legal_basis, services, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO information_systems (code, owner, name, kind, personal_data, legal_basis, services, status, purpose) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&s.code)
     .bind(&s.owner)
@@ -736,6 +746,7 @@ async fn insert_system<'c>(
     .bind(&s.legal_basis)
     .bind(serde_json::to_string(&s.services)?)
     .bind(&s.status)
+    .bind(&s.purpose)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -156,6 +156,7 @@ async fn workflow(registry: Registry) {
         code: String::new(),
         owner: "6".into(),
         name: "Əlilliyi olan şəxslərin informasiya sistemi".into(),
+        purpose: "Əlilliyi olan şəxslərin uçotu".into(),
         kind: "system".into(),
         personal_data: true,
         legal_basis: "draft".into(),
@@ -168,6 +169,22 @@ async fn workflow(registry: Registry) {
     }
     let added = registry.propose_system(proposal, true).await.unwrap();
     assert_eq!((added.code.as_str(), added.status.as_str()), ("6.5", "proposed"));
+    // a different name with the same purpose is flagged too
+    let same_purpose = InformationSystem {
+        code: String::new(),
+        owner: "9".into(),
+        name: "Sağlamlıq imkanları məhdud vətəndaşlar portalı".into(),
+        purpose: "Əlilliyi olan şəxslərin uçotu".into(),
+        kind: "system".into(),
+        personal_data: true,
+        legal_basis: "draft".into(),
+        services: vec![],
+        status: String::new(),
+    };
+    match registry.propose_system(same_purpose, false).await {
+        Err(RegistryError::Similar(list)) => assert_eq!(list[0].0, "6.5", "{list:?}"),
+        other => panic!("not flagged by purpose: {other:?}"),
+    }
     registry.liquidate_body("5", "3").await.unwrap();
     let moved = registry.systems().await.unwrap().into_iter().find(|s| s.code == "5.1").unwrap();
     assert_eq!(moved.owner, "3");

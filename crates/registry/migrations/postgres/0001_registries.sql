@@ -14,6 +14,7 @@ CREATE TABLE information_systems (
     code TEXT PRIMARY KEY,
     owner TEXT NOT NULL REFERENCES bodies(code),
     name TEXT NOT NULL,
+    purpose TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL CHECK (kind IN ('system', 'resource')),
     personal_data INTEGER NOT NULL DEFAULT 0,
     legal_basis TEXT NOT NULL DEFAULT '',
