@@ -103,7 +103,9 @@ async fn exercise(registry: Registry) {
     let (_, resources) = site.get("/az/resources").await;
     assert_eq!(resources.matches("<tr><td>").count(), 63);
     let (_, page) = site.get("/en/resources/2.1").await;
-    assert!(page.contains(r#"<h1 lang="az">"#) && page.contains("AZ/GOV/1400000002/population-registry/getPersonByFin/v1"));
+    assert!(
+        page.contains(r#"<h1 lang="az">"#) && page.contains("AZ/GOV/1400000002/population-registry/getPersonByFin/v1")
+    );
     let (_, system) = site.json("/api/v1/systems/2.1").await;
     assert_eq!(system["system"]["personal_data"], true);
     assert_eq!(system["owner"]["name"]["en"], "Ministry of Justice");
