@@ -69,6 +69,27 @@ enum PortalCommand {
         #[arg(long)]
         secret: String,
     },
+    /// File an application to the e-services registry: register a service, amend one,
+    /// or deregister one; prints its number and due date. Staff decide it in the back office.
+    Apply {
+        #[command(flatten)]
+        db: RegistryDb,
+        /// register, amend or deregister.
+        #[arg(long)]
+        kind: String,
+        /// The service record (JSON), for register and amend.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// The service's registry number, for amend and deregister.
+        #[arg(long)]
+        service: Option<String>,
+        /// Why, for deregister.
+        #[arg(long)]
+        reason: Option<String>,
+        /// The applying body (as it signs).
+        #[arg(long)]
+        applicant: String,
+    },
     /// List pending registry applications; overdue ones are marked.
     Pending {
         #[command(flatten)]
@@ -133,6 +154,30 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
         PortalCommand::Code { secret } => {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             println!("{}", egov_registry::staff::current_code(&secret, now)?);
+            Ok(())
+        }
+        PortalCommand::Apply { db, kind, record, service, reason, applicant } => {
+            let registry = Registry::open(&db.db).await.context("opening the registries")?;
+            let read_record = || -> anyhow::Result<Box<egov_registry::model::ServiceRecord>> {
+                let path = record.as_ref().ok_or_else(|| anyhow::anyhow!("--record FILE is required for {kind}"))?;
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(Box::new(
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not a service record (JSON)", path.display()))?,
+                ))
+            };
+            let number = || service.clone().ok_or_else(|| anyhow::anyhow!("--service NUMBER is required for {kind}"));
+            let request = match kind.as_str() {
+                "register" => egov_registry::store::Request::Register(read_record()?),
+                "amend" => egov_registry::store::Request::Amend { registry_number: number()?, record: read_record()? },
+                "deregister" => egov_registry::store::Request::Deregister {
+                    registry_number: number()?,
+                    reason: reason.clone().ok_or_else(|| anyhow::anyhow!("--reason is required for deregister"))?,
+                },
+                other => anyhow::bail!("--kind '{other}' is not register, amend or deregister"),
+            };
+            let a = registry.file(request, &applicant, today()).await?;
+            println!("application {} filed on {}; due {} (working days, R-10)", a.id, a.filed_on, a.due_on);
             Ok(())
         }
         PortalCommand::Pending { db } => {

@@ -286,4 +286,32 @@ fn portal_seed_loads_the_registries_and_refuses_a_bad_date() {
     assert!(out.contains("--on: '15.01.2025' is not YYYY-MM-DD"), "{out}");
     let (ok, out) = egov(&["portal", "pending"]);
     assert!(ok && out.trim().is_empty(), "{out}");
+    let (ok, out) = egov(&[
+        "portal",
+        "apply",
+        "--kind",
+        "deregister",
+        "--service",
+        "08-000001",
+        "--applicant",
+        "Ministry of Justice",
+    ]);
+    assert!(!ok && out.contains("--reason is required for deregister"), "{out}");
+    let (ok, out) = egov(&[
+        "portal",
+        "apply",
+        "--kind",
+        "deregister",
+        "--service",
+        "08-000001",
+        "--reason",
+        "merged",
+        "--applicant",
+        "Ministry of Justice",
+    ]);
+    assert!(ok && out.contains("application 34 filed on"), "{out}");
+    let (ok, out) = egov(&["portal", "pending"]);
+    assert!(ok && out.contains("deregister") && out.contains("08-000001"), "{out}");
+    let (ok, out) = egov(&["portal", "apply", "--kind", "rename", "--applicant", "x"]);
+    assert!(!ok && out.contains("--kind 'rename' is not register, amend or deregister"), "{out}");
 }
