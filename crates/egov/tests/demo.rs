@@ -183,17 +183,17 @@ fn cli_refuses_bad_arguments_with_a_message() {
     assert!(err.contains("memberCode contains the character ' '"), "{err}");
 }
 
+/// Runs `egov ARGS` with one environment variable set: success, and stdout + stderr.
+fn egov_with(env: (&str, &str), args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(args).env(env.0, env.1).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
 #[test]
 fn ss_commands_manage_a_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("conf.db").display());
-    let egov = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(args).env("EGOV_SS_DB", &db).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let egov = |args: &[&str]| egov_with(("EGOV_SS_DB", &db), args);
     assert!(egov(&["ss", "client", "add", "AZ/GOV/2/insurance"]).0);
     let (ok, out) = egov(&[
         "ss",
@@ -271,13 +271,7 @@ response = { debt = \"/amount\" }\n",
 fn portal_seed_loads_the_registries_and_refuses_a_bad_date() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("registry.db").display());
-    let egov = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_egov")).args(args).env("EGOV_REGISTRY_DB", &db).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let egov = |args: &[&str]| egov_with(("EGOV_REGISTRY_DB", &db), args);
     let (ok, out) = egov(&["portal", "seed", "--demo-services", "20", "--on", "2025-01-15"]);
     assert!(ok, "{out}");
     assert!(out.contains("33 bodies, 63 information systems, 33 services registered now"), "{out}");
