@@ -144,3 +144,4 @@ bo-reason-missing = İmtinanın səbəbini yazın.
 bo-decided = Qərar qeydə alındı.
 bo-application = Müraciət
 bo-reason-given = Göstərilən səbəb
+filters = Süzgəclər

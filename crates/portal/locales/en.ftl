@@ -147,3 +147,4 @@ bo-reason-missing = Write the reason for refusal.
 bo-decided = The decision is recorded.
 bo-application = Application
 bo-reason-given = Reason given
+filters = Filters

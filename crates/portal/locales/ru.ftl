@@ -149,3 +149,4 @@ bo-reason-missing = Укажите причину отказа.
 bo-decided = Решение зарегистрировано.
 bo-application = Заявление
 bo-reason-given = Указанная причина
+filters = Фильтры
