@@ -146,7 +146,11 @@ async fn file_demo_applications(registry: &egov_registry::store::Registry) -> an
         .find(|s| s.record.name.az == fresh.name.az)
         .map(|s| s.registry_number)
         .ok_or_else(|| anyhow::anyhow!("the pension calculator is not registered"))?;
-    let request = egov_registry::store::Request::Amend { registry_number: number, record: Box::new(fresh) };
+    let request = egov_registry::store::Request::Amend {
+        registry_number: number,
+        record: Box::new(fresh),
+        changed_on: Some(today),
+    };
     registry.file(request, "State Social Protection Fund", today).await?;
     Ok(())
 }

@@ -86,6 +86,10 @@ enum PortalCommand {
         /// Why, for deregister.
         #[arg(long)]
         reason: Option<String>,
+        /// When the service changed, for amend (YYYY-MM-DD): the request is due within 3
+        /// working days of it.
+        #[arg(long)]
+        changed_on: Option<String>,
         /// The applying body (as it signs).
         #[arg(long)]
         applicant: String,
@@ -156,7 +160,7 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
             println!("{}", egov_registry::staff::current_code(&secret, now)?);
             Ok(())
         }
-        PortalCommand::Apply { db, kind, record, service, reason, applicant } => {
+        PortalCommand::Apply { db, kind, record, service, reason, changed_on, applicant } => {
             let registry = Registry::open(&db.db).await.context("opening the registries")?;
             let read_record = || -> anyhow::Result<Box<egov_registry::model::ServiceRecord>> {
                 let path = record.as_ref().ok_or_else(|| anyhow::anyhow!("--record FILE is required for {kind}"))?;
@@ -169,7 +173,17 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
             let number = || service.clone().ok_or_else(|| anyhow::anyhow!("--service NUMBER is required for {kind}"));
             let request = match kind.as_str() {
                 "register" => egov_registry::store::Request::Register(read_record()?),
-                "amend" => egov_registry::store::Request::Amend { registry_number: number()?, record: read_record()? },
+                "amend" => egov_registry::store::Request::Amend {
+                    registry_number: number()?,
+                    record: read_record()?,
+                    changed_on: changed_on
+                        .as_deref()
+                        .map(|d| {
+                            time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                                .map_err(|_| anyhow::anyhow!("--changed-on: '{d}' is not YYYY-MM-DD"))
+                        })
+                        .transpose()?,
+                },
                 "deregister" => egov_registry::store::Request::Deregister {
                     registry_number: number()?,
                     reason: reason.clone().ok_or_else(|| anyhow::anyhow!("--reason is required for deregister"))?,
@@ -178,6 +192,9 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
             };
             let a = registry.file(request, &applicant, today()).await?;
             println!("application {} filed on {}; due {} (working days, R-10)", a.id, a.filed_on, a.due_on);
+            if a.requested_late {
+                println!("note: requested more than 3 working days after the change (R-10); the record shows it");
+            }
             Ok(())
         }
         PortalCommand::Pending { db } => {

@@ -145,3 +145,5 @@ bo-decided = Qərar qeydə alındı.
 bo-application = Müraciət
 bo-reason-given = Göstərilən səbəb
 filters = Süzgəclər
+bo-changed = Xidmətin dəyişdiyi tarix
+bo-requested-late = Dəyişiklikdən 3 iş günü sonra müraciət edilib

@@ -148,3 +148,5 @@ bo-decided = The decision is recorded.
 bo-application = Application
 bo-reason-given = Reason given
 filters = Filters
+bo-changed = Service changed on
+bo-requested-late = Requested more than 3 working days after the change

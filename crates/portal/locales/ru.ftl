@@ -150,3 +150,5 @@ bo-decided = Решение зарегистрировано.
 bo-application = Заявление
 bo-reason-given = Указанная причина
 filters = Фильтры
+bo-changed = Дата изменения услуги
+bo-requested-late = Подано позже 3 рабочих дней после изменения

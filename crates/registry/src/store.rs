@@ -25,6 +25,8 @@ pub static MIGRATIONS: Migrations = Migrations { sqlite: &SQLITE, postgres: &POS
 pub const REGISTER_DAYS: u32 = 3;
 /// Working days to apply an amendment (R-10).
 pub const AMEND_DAYS: u32 = 1;
+/// Working days a provider has to request an amendment after the service changed (R-10).
+pub const REQUEST_AMEND_DAYS: u32 = 3;
 /// Similarity from which a proposed system is flagged as a possible duplicate (P-3.4).
 pub const SIMILAR: f64 = 0.55;
 
@@ -39,6 +41,8 @@ pub enum Request {
         registry_number: String,
         /// Its new record.
         record: Box<ServiceRecord>,
+        /// When the service changed; the request is due within 3 working days of it.
+        changed_on: Option<Date>,
     },
     /// Take a service off the registry.
     Deregister {
@@ -72,6 +76,10 @@ pub struct Application {
     pub decided_by: Option<String>,
     /// The refusal's reason or the approval's note.
     pub decision_note: Option<String>,
+    /// For an amendment: when the service changed.
+    pub changed_on: Option<Date>,
+    /// For an amendment: requested later than 3 working days after the change (R-10).
+    pub requested_late: bool,
 }
 
 impl Application {
@@ -321,13 +329,18 @@ impl Registry {
         if applicant.trim().is_empty() {
             return Err(RegistryError::Invalid("applicant is required".into()));
         }
+        let mut changed = None;
         let (kind, number, record, reason, days) = match &request {
             Request::Register(r) => {
                 r.validate()?;
                 ("register", None, Some(serde_json::to_string(r)?), String::new(), REGISTER_DAYS)
             }
-            Request::Amend { registry_number, record } => {
+            Request::Amend { registry_number, record, changed_on } => {
                 record.validate()?;
+                if changed_on.is_some_and(|c| c > filed_on) {
+                    return Err(RegistryError::Invalid("changed_on cannot be after the filing date".into()));
+                }
+                changed = *changed_on;
                 self.require_registered(registry_number).await?;
                 (
                     "amend",
@@ -358,8 +371,8 @@ impl Registry {
                 .fetch_one(&mut *tx)
                 .await?;
         sqlx::query(
-            "INSERT INTO applications (id, kind, registry_number, record, reason, applicant, filed_on, due_on) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO applications (id, kind, registry_number, record, reason, applicant, filed_on, due_on, changed_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id)
         .bind(kind)
@@ -369,6 +382,7 @@ impl Registry {
         .bind(applicant)
         .bind(iso(filed_on))
         .bind(iso(due_on))
+        .bind(changed.map(iso))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -402,14 +416,14 @@ impl Registry {
     /// One application.
     pub async fn application(&self, id: i64) -> Result<Application, RegistryError> {
         let row = sqlx::query(
-            "SELECT id, kind, registry_number, applicant, filed_on, due_on, status, decided_on, decided_by, decision_note \
-             FROM applications WHERE id = $1",
+            "SELECT id, kind, registry_number, applicant, filed_on, due_on, status, decided_on, decided_by, decision_note, \
+             changed_on FROM applications WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
         .await?
         .ok_or_else(|| RegistryError::NotFound(format!("no application {id}")))?;
-        application(&row)
+        application(&row, &self.calendar)
     }
 
     /// The service record an application carries (registrations and amendments).
@@ -434,12 +448,12 @@ impl Registry {
     /// Pending applications, oldest first.
     pub async fn pending(&self) -> Result<Vec<Application>, RegistryError> {
         let rows = sqlx::query(
-            "SELECT id, kind, registry_number, applicant, filed_on, due_on, status, decided_on, decided_by, decision_note \
-             FROM applications WHERE status = 'pending' ORDER BY due_on, id",
+            "SELECT id, kind, registry_number, applicant, filed_on, due_on, status, decided_on, decided_by, decision_note, \
+             changed_on FROM applications WHERE status = 'pending' ORDER BY due_on, id",
         )
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter().map(application).collect()
+        rows.iter().map(|r| application(r, &self.calendar)).collect()
     }
 
     /// Pending applications past their due date on `today`.
@@ -776,14 +790,22 @@ async fn history<'c>(
     Ok(())
 }
 
-fn application(r: &sqlx::any::AnyRow) -> Result<Application, RegistryError> {
+fn application(r: &sqlx::any::AnyRow, calendar: &Calendar) -> Result<Application, RegistryError> {
     let decided: Option<String> = r.try_get(7)?;
+    let changed_on = r.try_get::<Option<String>, _>(10)?.as_deref().map(parse_date).transpose()?;
+    let filed_on = parse_date(&r.try_get::<String, _>(4)?)?;
+    // a change in a year the calendar does not know cannot be judged late
+    let requested_late = changed_on
+        .and_then(|c| calendar.add_working_days(c, REQUEST_AMEND_DAYS).ok())
+        .is_some_and(|due| filed_on > due);
     Ok(Application {
+        changed_on,
+        requested_late,
         id: r.try_get(0)?,
         kind: r.try_get(1)?,
         registry_number: r.try_get(2)?,
         applicant: r.try_get(3)?,
-        filed_on: parse_date(&r.try_get::<String, _>(4)?)?,
+        filed_on,
         due_on: parse_date(&r.try_get::<String, _>(5)?)?,
         status: r.try_get(6)?,
         decided_on: decided.as_deref().map(parse_date).transpose()?,

@@ -88,13 +88,19 @@ async fn workflow(registry: Registry) {
     amended.regulation.execution_time = "2 hours".into();
     let amend = registry
         .file(
-            Request::Amend { registry_number: number.clone(), record: Box::new(amended) },
+            Request::Amend {
+                registry_number: number.clone(),
+                record: Box::new(amended),
+                changed_on: Some(date!(2025 - 12 - 19)),
+            },
             "Komitə",
             date!(2025 - 12 - 30),
         )
         .await
         .unwrap();
     assert_eq!(amend.due_on, date!(2026 - 01 - 05), "31 Dec, 1–2 Jan and the weekend are off");
+    assert!(amend.requested_late, "changed on 19 Dec, requested on 30 Dec: more than 3 working days (R-10)");
+    assert_eq!(amend.changed_on, Some(date!(2025 - 12 - 19)));
     registry.approve(amend.id, "operator", date!(2026 - 01 - 06)).await.unwrap();
     assert!(registry.application(amend.id).await.unwrap().late(date!(2026 - 01 - 06)));
     let service = registry.service(&number).await.unwrap();

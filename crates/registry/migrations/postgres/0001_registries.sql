@@ -54,6 +54,7 @@ CREATE TABLE applications (
     applicant TEXT NOT NULL,
     filed_on TEXT NOT NULL,
     due_on TEXT NOT NULL,
+    changed_on TEXT,
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'refused')),
     decided_on TEXT,
     decided_by TEXT,
