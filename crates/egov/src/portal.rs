@@ -35,6 +35,10 @@ enum PortalCommand {
         /// How often to re-read the registries, in seconds.
         #[arg(long, default_value_t = 5)]
         refresh_secs: u64,
+        /// The portal is reached over HTTPS (a TLS-terminating proxy in front): the back
+        /// office's session cookie is marked Secure.
+        #[arg(long)]
+        behind_https: bool,
     },
     /// Load the registry of state information resources (Decision 118 annex 1) if empty,
     /// and, with --services FILE (a JSON array of service records), register them.
@@ -108,11 +112,12 @@ fn today() -> time::Date {
 
 pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     match args.command {
-        PortalCommand::Serve { db, listen, refresh_secs } => {
+        PortalCommand::Serve { db, listen, refresh_secs, behind_https } => {
             let registry = Registry::open(&db.db).await.context("opening the registries")?;
             let listener =
                 tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
             let portal = egov_portal::start(listener, registry, Duration::from_secs(refresh_secs.max(1))).await?;
+            portal.portal.set_secure_cookies(behind_https);
             println!("portal on http://{}/az/ (also /en/, /ru/; open data /api/v1/openapi.json)", portal.addr);
             shutdown.await;
             portal.stop();

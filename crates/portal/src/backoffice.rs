@@ -140,7 +140,9 @@ pub async fn log_in(
     match portal.registry().log_in(form.login.trim(), &form.password, &form.code, now).await {
         Ok(staff) => match portal.sessions.open(staff) {
             Some((token, _)) => {
-                let cookie = format!("{COOKIE}={token}; Path=/{}/backoffice; HttpOnly; SameSite=Strict", lang.code());
+                let secure = if portal.secure_cookies() { "; Secure" } else { "" };
+                let cookie =
+                    format!("{COOKIE}={token}; Path=/{}/backoffice; HttpOnly; SameSite=Strict{secure}", lang.code());
                 let mut r = Redirect::to(&format!("/{}/backoffice/", lang.code())).into_response();
                 if let Ok(v) = header::HeaderValue::from_str(&cookie) {
                     r.headers_mut().insert(header::SET_COOKIE, v);

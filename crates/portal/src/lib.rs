@@ -33,13 +33,19 @@ pub struct Portal {
     registry: Registry,
     catalogue: RwLock<Arc<Catalogue>>,
     sessions: backoffice::Sessions,
+    secure_cookies: std::sync::atomic::AtomicBool,
 }
 
 impl Portal {
     /// Loads the catalogue from `registry`.
     pub async fn new(registry: Registry) -> Result<Arc<Self>, RegistryError> {
         let catalogue = Catalogue::load(&registry).await?;
-        Ok(Arc::new(Self { registry, catalogue: RwLock::new(Arc::new(catalogue)), sessions: Default::default() }))
+        Ok(Arc::new(Self {
+            registry,
+            catalogue: RwLock::new(Arc::new(catalogue)),
+            sessions: Default::default(),
+            secure_cookies: Default::default(),
+        }))
     }
 
     /// The snapshot pages are rendered from.
@@ -52,6 +58,16 @@ impl Portal {
         let fresh = Catalogue::load(&self.registry).await?;
         *self.catalogue.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
         Ok(())
+    }
+
+    /// Marks the back office's session cookie `Secure`: set it when the portal is reached
+    /// over HTTPS (behind a TLS-terminating proxy), so the cookie never travels in clear.
+    pub fn set_secure_cookies(&self, on: bool) {
+        self.secure_cookies.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.secure_cookies.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The registries.

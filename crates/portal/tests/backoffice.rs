@@ -124,6 +124,7 @@ async fn staff_decide_applications_in_the_back_office() {
             && set_cookie.contains("Path=/en/backoffice")
     );
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert!(!set_cookie.contains("Secure"), "plain HTTP here");
     // the same code cannot log in again (RFC 6238 §5.2)
     let r = c
         .post(
@@ -171,6 +172,20 @@ async fn staff_decide_applications_in_the_back_office() {
     assert_eq!(c.post("/en/backoffice/logout", Some(&cookie), None, &[("csrf", &token)]).await.status(), 303);
     assert_eq!(c.get("/en/backoffice/", Some(&cookie)).await.0, 303);
 
+    // behind HTTPS the cookie is Secure
+    running.portal.set_secure_cookies(true);
+    let code = egov_registry::staff::current_code(&creds.totp_secret, now() + 30).unwrap();
+    let r = c
+        .post(
+            "/en/backoffice/login",
+            None,
+            None,
+            &[("login", "l.aliyeva"), ("password", &creds.password), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+
     // five failures lock the account, even for the right code afterwards
     for _ in 0..5 {
         c.post(
@@ -181,7 +196,7 @@ async fn staff_decide_applications_in_the_back_office() {
         )
         .await;
     }
-    let fresh = egov_registry::staff::current_code(&creds.totp_secret, now() + 30).unwrap();
+    let fresh = egov_registry::staff::current_code(&creds.totp_secret, now() + 60).unwrap();
     let r = c
         .post(
             "/az/backoffice/login",
