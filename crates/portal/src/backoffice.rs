@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -240,7 +240,12 @@ fn service_label(
 }
 
 /// `GET /{lang}/backoffice/`.
-pub async fn list(State(portal): State<Arc<Portal>>, Path(code): Path<String>, headers: HeaderMap) -> Response {
+pub async fn list(
+    State(portal): State<Arc<Portal>>,
+    Path(code): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     let lang = lang(&code);
     let Some(session) = portal.sessions.get(&headers) else {
         return Redirect::to(&format!("/{}/backoffice/login", lang.code())).into_response();
@@ -266,10 +271,8 @@ pub async fn list(State(portal): State<Arc<Portal>>, Path(code): Path<String>, h
             overdue: a.due_on < today,
         });
     }
-    let decided = headers
-        .get(header::REFERER)
-        .and_then(|r| r.to_str().ok())
-        .is_some_and(|r| r.contains("/backoffice/applications/"));
+    // after a decision the list says it was recorded (`?decided=ID`)
+    let decided = params.get("decided").is_some_and(|id| id.parse::<i64>().is_ok());
     render(&ListPage {
         page: PageInfo::new(lang, tr.t("bo-title"), "/backoffice/"),
         staff: session.staff.name,
@@ -369,7 +372,7 @@ pub async fn decide(
             if let Err(e) = portal.refresh().await {
                 tracing::warn!(error = %e, "catalogue refresh after a decision failed");
             }
-            Redirect::to(&format!("/{}/backoffice/", lang.code())).into_response()
+            Redirect::to(&format!("/{}/backoffice/?decided={id}", lang.code())).into_response()
         }
         Err(e) => application_page(&portal, lang, id, &session, Some(e.to_string())).await,
     }

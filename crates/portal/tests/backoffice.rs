@@ -150,6 +150,10 @@ async fn staff_decide_applications_in_the_back_office() {
     assert_eq!(c.post(&approve, None, None, &[("csrf", &token)]).await.status(), 401);
     let r = c.post(&approve, Some(&cookie), Some(&c.base), &[("csrf", &token)]).await;
     assert_eq!(r.status(), 303);
+    let next = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(next, format!("/en/backoffice/?decided={}", filed.id));
+    let (_, list, _) = c.get(&next, Some(&cookie)).await;
+    assert!(list.contains("The decision is recorded."), "{list}");
     let decided = registry.application(filed.id).await.unwrap();
     assert_eq!(decided.status, "approved");
     assert!(decided.decided_by.as_deref().unwrap().contains("l.aliyeva"));
