@@ -172,9 +172,9 @@ pub fn check(sources: [&str; 3]) -> Result<Vec<String>, String> {
         }
     }
     let az = keys(sources[0]);
-    for i in 1..3 {
-        let other = keys(sources[i]);
-        let code = Lang::ALL[i].code();
+    for (source, lang) in sources.iter().zip(Lang::ALL).skip(1) {
+        let other = keys(source);
+        let code = lang.code();
         problems.extend(az.iter().filter(|k| !other.contains(k)).map(|k| format!("{code}: {k} is not translated")));
         problems.extend(other.iter().filter(|k| !az.contains(k)).map(|k| format!("{code}: {k} is not in az")));
     }
