@@ -4,6 +4,7 @@
 //! language gets its own plural rules; [`check`] reports keys missing in a translation.
 
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
