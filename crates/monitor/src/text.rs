@@ -1,120 +1,31 @@
-//! The dashboard's texts in Azerbaijani, English and Russian.
+//! The dashboard's texts in Azerbaijani, English and Russian (`locales/*.ftl`, through
+//! `egov-i18n`, as the portal's), and the formatting of durations, moments and sizes.
 
-/// A supported language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// Azərbaycan dili (default).
-    Az,
-    /// English.
-    En,
-    /// Русский.
-    Ru,
-}
+pub use egov_i18n::Lang;
+use egov_i18n::Texts;
 
-impl Lang {
-    /// From `?lang=`; Azerbaijani when absent or unknown.
-    pub fn parse(s: Option<&str>) -> Self {
-        match s {
-            Some("en") => Lang::En,
-            Some("ru") => Lang::Ru,
-            _ => Lang::Az,
-        }
-    }
-
-    /// The `lang` attribute value.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Az => "az",
-            Lang::En => "en",
-            Lang::Ru => "ru",
-        }
+/// The Fluent source of a language (`locales/*.ftl`).
+pub fn source(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Az => include_str!("../locales/az.ftl"),
+        Lang::En => include_str!("../locales/en.ftl"),
+        Lang::Ru => include_str!("../locales/ru.ftl"),
     }
 }
 
-/// Every text of the dashboard: (key, az, en, ru).
-const TEXTS: &[(&str, &str, &str, &str)] = &[
-    ("title", "Monitorinq stansiyası", "Monitoring station", "Станция мониторинга"),
-    ("skip", "Əsas məzmuna keç", "Skip to main content", "Перейти к содержимому"),
-    ("language", "Dil", "Language", "Язык"),
-    (
-        "metadata_only",
-        "Stansiya yalnız metaməlumatları toplayır, mesajların məzmununu heç vaxt.",
-        "The station collects metadata only, never message contents.",
-        "Станция собирает только метаданные, никогда — содержимое сообщений.",
-    ),
-    ("updated", "Yeniləndi", "Updated", "Обновлено"),
-    (
-        "refresh_off",
-        "Avtomatik yeniləməni söndür (hər 30 saniyə)",
-        "Turn off automatic refresh (every 30 seconds)",
-        "Отключить автообновление (каждые 30 секунд)",
-    ),
-    ("refresh_on", "Avtomatik yeniləməni yandır", "Turn on automatic refresh", "Включить автообновление"),
-    ("servers", "Təhlükəsizlik serverləri", "Security servers", "Серверы безопасности"),
-    ("server", "Server", "Server", "Сервер"),
-    ("status", "Vəziyyət", "Status", "Состояние"),
-    ("up", "işləyir", "up", "работает"),
-    ("down", "əlçatmazdır", "down", "недоступен"),
-    ("never", "hələ sorğu edilməyib", "not polled yet", "ещё не опрошен"),
-    ("reason", "Səbəb", "Reason", "Причина"),
-    ("last_poll", "Son sorğu", "Last poll", "Последний опрос"),
-    ("data_from", "məlumat vaxtı", "data from", "данные от"),
-    ("conf_age", "Qlobal konfiqurasiyanın yaşı", "Global configuration age", "Возраст глобальной конфигурации"),
-    ("uptime", "İş müddəti", "Uptime", "Время работы"),
-    ("ts_lag", "Vaxt möhürü gecikməsi", "Time-stamping lag", "Задержка штампа времени"),
-    (
-        "queues",
-        "Növbələr (jurnal / möhür / insident)",
-        "Queues (log / stamp / incident)",
-        "Очереди (журнал / штамп / инцидент)",
-    ),
-    ("disk", "Jurnal diskində boş yer", "Free space on the log's disk", "Свободно на диске журнала"),
-    ("refusing", "Trafik rədd edilir", "Refusing traffic", "Трафик отклоняется"),
-    ("warnings", "Xəbərdarlıqlar", "Warnings", "Предупреждения"),
-    (
-        "expires_in",
-        "sertifikatın müddəti bitir, qalan gün:",
-        "certificate expires, days left:",
-        "срок сертификата истекает, осталось дней:",
-    ),
-    ("expired", "sertifikatın müddəti bitib", "certificate has expired", "срок сертификата истёк"),
-    ("ocsp_bad", "OCSP vəziyyəti:", "OCSP status:", "Статус OCSP:"),
-    ("ocsp_none", "hələ OCSP cavabı yoxdur", "no OCSP answer yet", "ответа OCSP ещё нет"),
-    (
-        "conf_expired",
-        "qlobal konfiqurasiyanın müddəti bitib",
-        "the global configuration has expired",
-        "срок глобальной конфигурации истёк",
-    ),
-    ("services", "Xidmətlər", "Services", "Сервисы"),
-    ("service", "Xidmət", "Service", "Сервис"),
-    ("clients", "Müştərilər", "Clients", "Клиенты"),
-    ("client", "Müştəri", "Client", "Клиент"),
-    ("last_hour", "son saat", "last hour", "последний час"),
-    ("last_day", "son 24 saat", "last 24 hours", "последние 24 часа"),
-    ("requests", "Sorğular", "Requests", "Запросы"),
-    ("errors", "Xətalar (faiz)", "Errors (rate)", "Ошибки (доля)"),
-    ("latency", "Gecikmə, ms", "Latency, ms", "Задержка, мс"),
-    ("no_data", "Məlumat yoxdur", "No data", "Нет данных"),
-    ("usage", "Aylıq istifadə statistikası", "Monthly usage statistics", "Ежемесячная статистика использования"),
-    ("none", "yoxdur", "none", "нет"),
-    ("unit_d", "gün", "d", "д"),
-    ("unit_h", "saat", "h", "ч"),
-    ("unit_min", "dəq", "min", "мин"),
-    ("unit_s", "san", "s", "с"),
-];
+fn texts() -> &'static Texts {
+    static TEXTS: std::sync::OnceLock<Texts> = std::sync::OnceLock::new();
+    TEXTS.get_or_init(|| Texts::new(Lang::ALL.map(source)))
+}
 
-/// The text `key` in `lang` (`?` if unknown, so a missing text shows).
-pub fn t(lang: Lang, key: &str) -> &'static str {
-    TEXTS
-        .iter()
-        .find(|(k, ..)| *k == key)
-        .map(|(_, az, en, ru)| match lang {
-            Lang::Az => *az,
-            Lang::En => *en,
-            Lang::Ru => *ru,
-        })
-        .unwrap_or("?")
+/// The language of `?lang=`; Azerbaijani when absent or unknown.
+pub fn parse_lang(s: Option<&str>) -> Lang {
+    s.and_then(Lang::from_code).unwrap_or(Lang::Az)
+}
+
+/// The text `key` in `lang` (Azerbaijani when a translation lacks it).
+pub fn t(lang: Lang, key: &str) -> String {
+    texts().t(lang, key)
 }
 
 /// A span of seconds for people: the two largest units, e.g. `3 d 4 h`, `5 min 2 s`.
@@ -159,14 +70,15 @@ mod tests {
 
     #[test]
     fn every_text_exists_in_every_language() {
-        for (key, az, en, ru) in TEXTS {
-            assert!(!az.is_empty() && !en.is_empty() && !ru.is_empty(), "{key}");
-        }
+        let keys = egov_i18n::check(Lang::ALL.map(source)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(keys.len(), 44);
         assert_eq!(t(Lang::Ru, "servers"), "Серверы безопасности");
-        assert_eq!(Lang::parse(Some("xx")), Lang::Az);
-        let keys: Vec<_> = TEXTS.iter().map(|(k, ..)| k).collect();
-        for (i, k) in keys.iter().enumerate() {
-            assert!(!keys[..i].contains(k), "{k} twice");
+        assert_eq!(parse_lang(Some("xx")), Lang::Az);
+        // every key the dashboard uses exists
+        let web = include_str!("web.rs");
+        for piece in web.split("t(lang, \"").skip(1) {
+            let key = piece.split('"').next().unwrap_or_default();
+            assert!(keys.iter().any(|k| k == key), "{key} is used but not defined");
         }
     }
 

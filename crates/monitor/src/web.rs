@@ -17,7 +17,7 @@ use crate::MonitorError;
 use crate::poller::{ServerStatus, StationState, now_ms};
 use crate::stats::{self, Figures};
 use crate::store::CounterKey;
-use crate::text::{Lang, bytes, duration, moment, t};
+use crate::text::{Lang, bytes, duration, moment, parse_lang, t};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Seconds between the dashboard's automatic refreshes.
@@ -201,7 +201,7 @@ caption{text-align:left;font-weight:600;padding:.3rem 0}\
 ul.plain{margin:0;padding-left:1.2rem}";
 
 async fn dashboard(State(state): State<Arc<StationState>>, Query(q): Query<BTreeMap<String, String>>) -> Response {
-    let lang = Lang::parse(q.get("lang").map(String::as_str));
+    let lang = parse_lang(q.get("lang").map(String::as_str));
     let refresh = q.get("refresh").map(String::as_str) != Some("off");
     let window = match window(&state).await {
         Ok(w) => w,
@@ -252,10 +252,10 @@ async fn dashboard(State(state): State<Arc<StationState>>, Query(q): Query<BTree
     ] {
         let _ = write!(out, "<h2>{} ({})</h2>", t(lang, "services"), t(lang, period));
         let caption = format!("{} — {}", t(lang, "services"), t(lang, period));
-        figures_table(&mut out, lang, &caption, t(lang, "service"), services);
+        figures_table(&mut out, lang, &caption, &t(lang, "service"), services);
         let _ = write!(out, "<h2>{} ({})</h2>", t(lang, "clients"), t(lang, period));
         let caption = format!("{} — {}", t(lang, "clients"), t(lang, period));
-        figures_table(&mut out, lang, &caption, t(lang, "client"), clients);
+        figures_table(&mut out, lang, &caption, &t(lang, "client"), clients);
     }
     let today = time::OffsetDateTime::now_utc();
     let month = format!("{:04}-{:02}", today.year(), u8::from(today.month()));
