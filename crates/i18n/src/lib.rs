@@ -139,6 +139,42 @@ impl Texts {
     }
 }
 
+/// An interface's texts, declared once as a `static` from its three Fluent files and parsed
+/// on first use:
+///
+/// ```ignore
+/// static TEXTS: egov_i18n::LazyTexts = egov_i18n::LazyTexts::new([
+///     include_str!("../locales/az.ftl"), include_str!("../locales/en.ftl"), include_str!("../locales/ru.ftl"),
+/// ]);
+/// ```
+#[derive(Debug)]
+pub struct LazyTexts {
+    sources: [&'static str; 3],
+    texts: std::sync::OnceLock<Texts>,
+}
+
+impl LazyTexts {
+    /// From the az, en and ru sources.
+    pub const fn new(sources: [&'static str; 3]) -> Self {
+        Self { sources, texts: std::sync::OnceLock::new() }
+    }
+
+    /// The parsed texts.
+    pub fn get(&self) -> &Texts {
+        self.texts.get_or_init(|| Texts::new(self.sources))
+    }
+
+    /// The Fluent source of `lang`.
+    pub fn source(&self, lang: Lang) -> &'static str {
+        self.sources[lang.index()]
+    }
+
+    /// The three sources, for [`check`].
+    pub fn sources(&self) -> [&'static str; 3] {
+        self.sources
+    }
+}
+
 /// A value for a text's placeable.
 #[derive(Debug, Clone, Copy)]
 pub enum Value<'a> {

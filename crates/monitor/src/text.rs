@@ -2,21 +2,14 @@
 //! `egov-i18n`, as the portal's), and the formatting of durations, moments and sizes.
 
 pub use egov_i18n::Lang;
-use egov_i18n::Texts;
+use egov_i18n::LazyTexts;
 
-/// The Fluent source of a language (`locales/*.ftl`).
-pub fn source(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Az => include_str!("../locales/az.ftl"),
-        Lang::En => include_str!("../locales/en.ftl"),
-        Lang::Ru => include_str!("../locales/ru.ftl"),
-    }
-}
-
-fn texts() -> &'static Texts {
-    static TEXTS: std::sync::OnceLock<Texts> = std::sync::OnceLock::new();
-    TEXTS.get_or_init(|| Texts::new(Lang::ALL.map(source)))
-}
+/// The dashboard's texts.
+pub static TEXTS: LazyTexts = LazyTexts::new([
+    include_str!("../locales/az.ftl"),
+    include_str!("../locales/en.ftl"),
+    include_str!("../locales/ru.ftl"),
+]);
 
 /// The language of `?lang=`; Azerbaijani when absent or unknown.
 pub fn parse_lang(s: Option<&str>) -> Lang {
@@ -25,7 +18,7 @@ pub fn parse_lang(s: Option<&str>) -> Lang {
 
 /// The text `key` in `lang` (Azerbaijani when a translation lacks it).
 pub fn t(lang: Lang, key: &str) -> String {
-    texts().t(lang, key)
+    TEXTS.get().t(lang, key)
 }
 
 /// A span of seconds for people: the two largest units, e.g. `3 d 4 h`, `5 min 2 s`.
@@ -70,7 +63,7 @@ mod tests {
 
     #[test]
     fn every_text_exists_in_every_language() {
-        let keys = egov_i18n::check(Lang::ALL.map(source)).unwrap_or_else(|e| panic!("{e}"));
+        let keys = egov_i18n::check(TEXTS.sources()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(keys.len(), 44);
         assert_eq!(t(Lang::Ru, "servers"), "Серверы безопасности");
         assert_eq!(parse_lang(Some("xx")), Lang::Az);

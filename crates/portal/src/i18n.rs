@@ -2,23 +2,18 @@
 //! the official language and the fallback; a key missing in a translation is reported by a
 //! test, not shown to a user as a key.
 
-use std::sync::OnceLock;
-
 pub use egov_i18n::Lang;
-use egov_i18n::{Texts, Value};
+use egov_i18n::{LazyTexts, Texts, Value};
 
-/// The Fluent source of a language.
-pub fn source(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Az => include_str!("../locales/az.ftl"),
-        Lang::En => include_str!("../locales/en.ftl"),
-        Lang::Ru => include_str!("../locales/ru.ftl"),
-    }
-}
+/// The portal's texts.
+pub static TEXTS: LazyTexts = LazyTexts::new([
+    include_str!("../locales/az.ftl"),
+    include_str!("../locales/en.ftl"),
+    include_str!("../locales/ru.ftl"),
+]);
 
 fn texts() -> &'static Texts {
-    static TEXTS: OnceLock<Texts> = OnceLock::new();
-    TEXTS.get_or_init(|| Texts::new(Lang::ALL.map(source)))
+    TEXTS.get()
 }
 
 /// Texts in one language, as templates call them (`page.tr.t(…)`).
@@ -58,7 +53,7 @@ mod tests {
     /// templates and code use exists.
     #[test]
     fn every_text_is_translated() {
-        let az = egov_i18n::check(Lang::ALL.map(source)).unwrap_or_else(|e| panic!("{e}"));
+        let az = egov_i18n::check(TEXTS.sources()).unwrap_or_else(|e| panic!("{e}"));
         assert!(az.len() > 100, "{}", az.len());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut used = Vec::new();
