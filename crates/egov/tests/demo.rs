@@ -309,3 +309,95 @@ fn portal_seed_loads_the_registries_and_refuses_a_bad_date() {
     let (ok, out) = egov(&["portal", "apply", "--kind", "rename", "--applicant", "x"]);
     assert!(!ok && out.contains("--kind 'rename' is not register, amend or deregister"), "{out}");
 }
+
+/// An agency's administrator, from the command line: an adapter runs from its mapping file,
+/// the security server keeps the mapping, pushes it and registers the adapter's services;
+/// a changed mapping moves the adapter to another port (TT-4.1.4, TT-4.2).
+#[test]
+fn an_adapter_is_connected_and_moved_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (first, second) = (free_port(), free_port());
+    let mapping = |port: u16| {
+        format!(
+            "[adapter]\nname = \"azersu\"\nlisten = \"127.0.0.1:{port}\"\n\n[[service]]\ncode = \"getWaterDebt\"\nversion = \"v1\"\n\
+request = {{ subscriberCode = \"string\" }}\nsql = {{ database = \"sqlite://{}\", query = \"SELECT 1 AS debt WHERE :subscriberCode <> ''\" }}\n\
+response = {{ debt = \"debt\" }}\n",
+            dir.path().join("billing.db").display()
+        )
+    };
+    let file = dir.path().join("azersu.toml");
+    std::fs::write(&file, mapping(first)).unwrap();
+    let mut adapter = Command::new(env!("CARGO_BIN_EXE_egov"))
+        .args(["adapter", "serve", "--mapping"])
+        .arg(&file)
+        .env("EGOV_ADAPTER_TOKEN", "push-token")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", first)).is_err() {
+        assert!(Instant::now() < deadline, "the adapter did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let db = format!("sqlite://{}", dir.path().join("conf.db").display());
+    let ss = |args: &[&str]| egov_with(("EGOV_SS_DB", &db), args);
+    assert!(ss(&["ss", "client", "add", "AZ/GOV/1400000006/billing"]).0);
+    let connect = |path: &std::path::Path, url: Option<&str>| {
+        let mut args = vec!["ss", "adapter", "connect", "--client", "AZ/GOV/1400000006/billing", "--mapping"];
+        let path = path.to_str().unwrap().to_owned();
+        args.push(&path);
+        if let Some(u) = url {
+            args.extend(["--url", u]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_egov"))
+            .args(&args)
+            .env("EGOV_SS_DB", &db)
+            .env("EGOV_ADAPTER_TOKEN", "push-token")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = connect(&file, None);
+    assert!(ok, "{out}");
+    let (_, show) = ss(&["ss", "show"]);
+    assert!(
+        show.contains(&format!("AZ/GOV/1400000006/billing/getWaterDebt/v1 [wsdl] -> http://127.0.0.1:{first}/soap")),
+        "{show}"
+    );
+    assert!(show.contains(&format!(
+        "AZ/GOV/1400000006/billing/getWaterDebt [openapi] -> http://127.0.0.1:{first}/rest/getWaterDebt"
+    )));
+
+    // the administrator moves the adapter: the push goes to where it runs now
+    let moved = dir.path().join("moved.toml");
+    std::fs::write(&moved, mapping(second)).unwrap();
+    let (ok, out) = connect(&moved, None);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("http://127.0.0.1:{second}")), "{out}");
+    let (_, show) = ss(&["ss", "show"]);
+    assert!(
+        show.contains(&format!("http://127.0.0.1:{second}/soap")) && !show.contains(&format!(":{first}/")),
+        "{show}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), mapping(second), "the adapter saved what was pushed");
+    let (_, list) = ss(&["ss", "adapter", "list"]);
+    assert!(list.contains(&format!("azersu  AZ/GOV/1400000006/billing  http://127.0.0.1:{second}")), "{list}");
+
+    // a wrong token is refused and changes nothing
+    let out = Command::new(env!("CARGO_BIN_EXE_egov"))
+        .args(["ss", "adapter", "connect", "--client", "AZ/GOV/1400000006/billing", "--mapping"])
+        .arg(&moved)
+        .env("EGOV_SS_DB", &db)
+        .env("EGOV_ADAPTER_TOKEN", "guess")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401"));
+    let _ = adapter.kill();
+    let _ = adapter.wait();
+}
