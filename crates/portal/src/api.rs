@@ -55,8 +55,10 @@ pub async fn service(State(portal): State<Arc<Portal>>, Path(number): Path<Strin
 /// `GET /api/v1/services.jsonld`: every service in CPSV-AP.
 pub async fn services_jsonld(State(portal): State<Arc<Portal>>, headers: axum::http::HeaderMap) -> Response {
     let c = portal.catalogue();
+    // identifiers are absolute URLs of this portal, as the visitor reaches it
+    let scheme = if portal.secure_cookies() { "https" } else { "http" };
     let base =
-        headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(|h| format!("http://{h}")).unwrap_or_default();
+        headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(|h| format!("{scheme}://{h}")).unwrap_or_default();
     let text = |t: &egov_registry::model::Text| {
         let mut v = vec![json!({"@language": "az", "@value": t.az})];
         if !t.en.is_empty() {

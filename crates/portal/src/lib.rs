@@ -60,8 +60,8 @@ impl Portal {
         Ok(())
     }
 
-    /// Marks the back office's session cookie `Secure`: set it when the portal is reached
-    /// over HTTPS (behind a TLS-terminating proxy), so the cookie never travels in clear.
+    /// Says the portal is reached over HTTPS (behind a TLS-terminating proxy): the back
+    /// office's session cookie is marked `Secure`, and open data names `https://` URLs.
     pub fn set_secure_cookies(&self, on: bool) {
         self.secure_cookies.store(on, std::sync::atomic::Ordering::Relaxed);
     }

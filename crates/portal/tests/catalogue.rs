@@ -128,6 +128,7 @@ async fn exercise(registry: Registry) {
     let (_, ld) = site.json("/api/v1/services.jsonld").await;
     assert_eq!(ld["@graph"].as_array().unwrap().len(), 1013);
     assert_eq!(ld["@graph"][0]["@type"], "PublicService");
+    assert!(ld["@graph"][0]["@id"].as_str().unwrap().starts_with(&format!("{}/api/v1/services/", site.base)));
     let (_, openapi) = site.json("/api/v1/openapi.json").await;
     assert!(openapi["paths"]["/api/v1/services"]["get"]["parameters"].is_array());
 
