@@ -366,10 +366,7 @@ impl Registry {
         }
         let due_on = self.calendar.add_working_days(filed_on, days)?;
         let mut tx = self.db.begin_write().await?;
-        let id: i64 =
-            sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'application' RETURNING value")
-                .fetch_one(&mut *tx)
-                .await?;
+        let id = next_value(&mut tx, "application").await?;
         sqlx::query(
             "INSERT INTO applications (id, kind, registry_number, record, reason, applicant, filed_on, due_on, changed_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -483,27 +480,7 @@ impl Registry {
             "register" => {
                 let text = record.ok_or_else(|| RegistryError::Invalid("a registration without a record".into()))?;
                 let record: ServiceRecord = serde_json::from_str(&text)?;
-                let seq: i64 = sqlx::query_scalar(
-                    "UPDATE counters SET value = value + 1 WHERE name = 'registry_number' RETURNING value",
-                )
-                .fetch_one(&mut *tx)
-                .await?;
-                // area and a sequence: unique, and says where the service belongs
-                let number = format!("{:02}-{seq:06}", record.area);
-                sqlx::query(
-                    "INSERT INTO services (registry_number, provider, area, kind, record, status, version, registered_on, updated_on) \
-                     VALUES ($1, $2, $3, $4, $5, 'registered', 1, $6, $6)",
-                )
-                .bind(&number)
-                .bind(&record.provider)
-                .bind(i32::from(record.area))
-                .bind(serde_json::to_value(record.kind)?.as_str().unwrap_or_default().to_owned())
-                .bind(&text)
-                .bind(&day)
-                .execute(&mut *tx)
-                .await?;
-                history(&mut tx, &number, 1, &day, id, "register", &text).await?;
-                number
+                register_service(&mut tx, &record, &text, &day, id).await?
             }
             "amend" | "deregister" => {
                 let number = number.ok_or_else(|| RegistryError::Invalid("an application without a service".into()))?;
@@ -596,16 +573,8 @@ impl Registry {
         let mut tx = self.db.begin_write().await?;
         for r in records {
             let text = serde_json::to_string(r)?;
-            let id: i64 =
-                sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'application' RETURNING value")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let seq: i64 = sqlx::query_scalar(
-                "UPDATE counters SET value = value + 1 WHERE name = 'registry_number' RETURNING value",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let number = format!("{:02}-{seq:06}", r.area);
+            let id = next_value(&mut tx, "application").await?;
+            let number = register_service(&mut tx, r, &text, &day, id).await?;
             sqlx::query(
                 "INSERT INTO applications (id, kind, registry_number, record, applicant, filed_on, due_on, status, decided_on, decided_by) \
                  VALUES ($1, 'register', $2, $3, $4, $5, $5, 'approved', $5, 'import')",
@@ -617,19 +586,6 @@ impl Registry {
             .bind(&day)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO services (registry_number, provider, area, kind, record, status, version, registered_on, updated_on) \
-                 VALUES ($1, $2, $3, $4, $5, 'registered', 1, $6, $6)",
-            )
-            .bind(&number)
-            .bind(&r.provider)
-            .bind(i32::from(r.area))
-            .bind(serde_json::to_value(r.kind)?.as_str().unwrap_or_default().to_owned())
-            .bind(&text)
-            .bind(&day)
-            .execute(&mut *tx)
-            .await?;
-            history(&mut tx, &number, 1, &day, id, "register", &text).await?;
             numbers.push(number);
         }
         tx.commit().await?;
@@ -764,6 +720,42 @@ async fn insert_system<'c>(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The next value of a counter (`application`, `registry_number`), inside `tx`.
+async fn next_value<'c>(tx: &mut sqlx::Transaction<'c, sqlx::Any>, counter: &str) -> Result<i64, RegistryError> {
+    Ok(sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+        .bind(counter)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Enters a service in the registry as version 1 of its history (an approved registration
+/// or an imported one); returns its new registry number.
+async fn register_service<'c>(
+    tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+    record: &ServiceRecord,
+    text: &str,
+    day: &str,
+    application: i64,
+) -> Result<String, RegistryError> {
+    let seq = next_value(tx, "registry_number").await?;
+    // area and a sequence: unique, and says where the service belongs
+    let number = format!("{:02}-{seq:06}", record.area);
+    sqlx::query(
+        "INSERT INTO services (registry_number, provider, area, kind, record, status, version, registered_on, updated_on) \
+         VALUES ($1, $2, $3, $4, $5, 'registered', 1, $6, $6)",
+    )
+    .bind(&number)
+    .bind(&record.provider)
+    .bind(i32::from(record.area))
+    .bind(serde_json::to_value(record.kind)?.as_str().unwrap_or_default().to_owned())
+    .bind(text)
+    .bind(day)
+    .execute(&mut **tx)
+    .await?;
+    history(tx, &number, 1, day, application, "register", text).await?;
+    Ok(number)
 }
 
 async fn history<'c>(
