@@ -131,7 +131,7 @@ async fn start_portal(data_dir: &Path) -> anyhow::Result<(egov_portal::RunningPo
 /// Two applications for the back office: a registration filed two weeks ago (overdue) and
 /// an amendment filed today.
 async fn file_demo_applications(registry: &egov_registry::store::Registry) -> anyhow::Result<()> {
-    let today = (time::OffsetDateTime::now_utc() + time::Duration::hours(4)).date();
+    let today = egov_workdays::today();
     let mut late = egov_registry::catalogue_seed::named_services().remove(11);
     late.name.en = "Mortgage registration application (filed on paper)".into();
     let early = today - time::Duration::days(14);

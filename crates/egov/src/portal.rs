@@ -1,5 +1,6 @@
 //! `egov portal …`: the citizen portal over the registries (P-3.6, R-10, P-3.4).
 
+use egov_workdays::today;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,11 +104,6 @@ enum PortalCommand {
         #[command(flatten)]
         db: RegistryDb,
     },
-}
-
-fn today() -> time::Date {
-    // deadlines are in Baku time (UTC+4, no daylight saving)
-    (time::OffsetDateTime::now_utc() + time::Duration::hours(4)).date()
 }
 
 pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 //! SameSite=Strict cookie limited to `/…/backoffice`; every form carries the session's CSRF
 //! token, and a cross-site `Origin` is refused.
 
+use egov_workdays::today;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,11 +91,6 @@ fn same_origin(headers: &HeaderMap) -> bool {
         (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
         (Some(_), None) => false,
     }
-}
-
-fn today() -> time::Date {
-    // deadlines are counted in Baku time (UTC+4, no daylight saving)
-    (time::OffsetDateTime::now_utc() + time::Duration::hours(4)).date()
 }
 
 fn lang(code: &str) -> Lang {

@@ -14,7 +14,20 @@
 
 use std::collections::BTreeSet;
 
-use time::{Date, Month, Weekday};
+use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
+
+/// Azerbaijan's time zone: UTC+4 all year. Deadlines are counted in Baku calendar days.
+pub const BAKU: UtcOffset = time::macros::offset!(+4);
+
+/// The calendar date in Baku at instant `t`.
+pub fn local_date(t: OffsetDateTime) -> Date {
+    t.to_offset(BAKU).date()
+}
+
+/// Today's date in Baku.
+pub fn today() -> Date {
+    local_date(OffsetDateTime::now_utc())
+}
 
 /// The Labour Code's fixed-date public holidays: (month, day, name).
 pub const FIXED_HOLIDAYS: &[(Month, u8, &str)] = &[

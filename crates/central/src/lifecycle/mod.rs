@@ -67,20 +67,15 @@ pub mod services;
 pub mod timefmt;
 
 use egov_store::StoreError;
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 use crate::CentralError;
 
-/// Azerbaijan's time zone: UTC+4 all year.
-pub const BAKU: UtcOffset = time::macros::offset!(+4);
+/// Azerbaijan's time zone and the Baku date of an instant (shared with the registry).
+pub use egov_workdays::{BAKU, local_date};
 
 /// Who a change is attributed to when the caller names nobody.
 pub const OPERATOR: &str = "operator";
-
-/// The calendar date in Baku at instant `t`.
-pub fn local_date(t: OffsetDateTime) -> Date {
-    t.to_offset(BAKU).date()
-}
 
 /// The instant a Baku calendar day begins (00:00 UTC+4).
 pub fn start_of_day(date: Date) -> OffsetDateTime {
