@@ -520,13 +520,7 @@ struct StatisticsPage {
 
 fn chosen_month(c: &Catalogue, params: &HashMap<String, String>) -> Result<String, String> {
     match params.get("month").filter(|m| !m.is_empty()) {
-        Some(m)
-            if m.len() == 7
-                && m.as_bytes()[4] == b'-'
-                && m.bytes().enumerate().all(|(i, b)| i == 4 || b.is_ascii_digit()) =>
-        {
-            Ok(m.clone())
-        }
+        Some(m) if egov_registry::store::check_month(m).is_ok() => Ok(m.clone()),
         Some(_) => Err("month: YYYY-MM".into()),
         None => Ok(c.usage.keys().next_back().cloned().unwrap_or_else(|| "2026-01".into())),
     }

@@ -686,7 +686,8 @@ impl Registry {
     }
 }
 
-fn check_month(month: &str) -> Result<(), RegistryError> {
+/// Checks a month as `YYYY-MM` (01–12).
+pub fn check_month(month: &str) -> Result<(), RegistryError> {
     let ok = month.len() == 7
         && month.as_bytes()[4] == b'-'
         && month[..4].bytes().all(|b| b.is_ascii_digit())
