@@ -225,7 +225,8 @@ async fn dashboard(State(state): State<Arc<StationState>>, Query(q): Query<BTree
         skip = t(lang, "skip"),
         language = t(lang, "language"),
     );
-    for (l, name) in [(Lang::Az, "Azərbaycanca"), (Lang::En, "English"), (Lang::Ru, "Русский")] {
+    for l in Lang::ALL {
+        let name = l.own_name();
         let current = if l == lang { " aria-current=\"page\"" } else { "" };
         let _ = write!(
             out,

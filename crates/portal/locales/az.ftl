@@ -1,5 +1,4 @@
 # Azerbaijani: the portal's official language.
-lang-name = Azərbaycanca
 site-name = Elektron Hökumət Portalı
 site-tagline = Dövlət xidmətlərinə vahid pəncərə
 skip-to-content = Əsas məzmuna keç

@@ -1,5 +1,4 @@
 # English.
-lang-name = English
 site-name = Electronic Government Portal
 site-tagline = One window to public services
 skip-to-content = Skip to main content

@@ -50,7 +50,7 @@ impl PageInfo {
             .iter()
             .map(|l| Alternate {
                 code: l.code(),
-                name: Tr { lang: *l }.t("lang-name"),
+                name: l.own_name().to_owned(),
                 href: format!("/{}{rest}", l.code()),
                 current: *l == lang,
             })
