@@ -106,6 +106,12 @@ enum PortalCommand {
     },
 }
 
+/// A date argument, `YYYY-MM-DD`; the error names the flag.
+fn day(flag: &str, text: &str) -> anyhow::Result<time::Date> {
+    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| anyhow::anyhow!("{flag}: '{text}' is not YYYY-MM-DD"))
+}
+
 pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     match args.command {
         PortalCommand::Serve { db, listen, refresh_secs, behind_https } => {
@@ -123,8 +129,7 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
             let registry = Registry::open(&db.db).await.context("opening the registries")?;
             registry.seed_resources().await?;
             let on = match on {
-                Some(d) => time::Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]"))
-                    .map_err(|_| anyhow::anyhow!("--on: '{d}' is not YYYY-MM-DD"))?,
+                Some(d) => day("--on", &d)?,
                 None => today(),
             };
             let mut records = Vec::new();
@@ -177,13 +182,7 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
                 "amend" => egov_registry::store::Request::Amend {
                     registry_number: number()?,
                     record: read_record()?,
-                    changed_on: changed_on
-                        .as_deref()
-                        .map(|d| {
-                            time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
-                                .map_err(|_| anyhow::anyhow!("--changed-on: '{d}' is not YYYY-MM-DD"))
-                        })
-                        .transpose()?,
+                    changed_on: changed_on.as_deref().map(|d| day("--changed-on", d)).transpose()?,
                 },
                 "deregister" => egov_registry::store::Request::Deregister {
                     registry_number: number()?,

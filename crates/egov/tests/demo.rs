@@ -344,17 +344,12 @@ response = {{ debt = \"debt\" }}\n",
     let db = format!("sqlite://{}", dir.path().join("conf.db").display());
     let ss = |args: &[&str]| egov_with(("EGOV_SS_DB", &db), args);
     assert!(ss(&["ss", "client", "add", "AZ/GOV/1400000006/billing"]).0);
-    let connect = |path: &std::path::Path, url: Option<&str>| {
-        let mut args = vec!["ss", "adapter", "connect", "--client", "AZ/GOV/1400000006/billing", "--mapping"];
-        let path = path.to_str().unwrap().to_owned();
-        args.push(&path);
-        if let Some(u) = url {
-            args.extend(["--url", u]);
-        }
+    let connect = |path: &std::path::Path, token: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_egov"))
-            .args(&args)
+            .args(["ss", "adapter", "connect", "--client", "AZ/GOV/1400000006/billing", "--mapping"])
+            .arg(path)
             .env("EGOV_SS_DB", &db)
-            .env("EGOV_ADAPTER_TOKEN", "push-token")
+            .env("EGOV_ADAPTER_TOKEN", token)
             .output()
             .unwrap();
         (
@@ -362,7 +357,7 @@ response = {{ debt = \"debt\" }}\n",
             String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
         )
     };
-    let (ok, out) = connect(&file, None);
+    let (ok, out) = connect(&file, "push-token");
     assert!(ok, "{out}");
     let (_, show) = ss(&["ss", "show"]);
     assert!(
@@ -376,7 +371,7 @@ response = {{ debt = \"debt\" }}\n",
     // the administrator moves the adapter: the push goes to where it runs now
     let moved = dir.path().join("moved.toml");
     std::fs::write(&moved, mapping(second)).unwrap();
-    let (ok, out) = connect(&moved, None);
+    let (ok, out) = connect(&moved, "push-token");
     assert!(ok, "{out}");
     assert!(out.contains(&format!("http://127.0.0.1:{second}")), "{out}");
     let (_, show) = ss(&["ss", "show"]);
@@ -389,15 +384,9 @@ response = {{ debt = \"debt\" }}\n",
     assert!(list.contains(&format!("azersu  AZ/GOV/1400000006/billing  http://127.0.0.1:{second}")), "{list}");
 
     // a wrong token is refused and changes nothing
-    let out = Command::new(env!("CARGO_BIN_EXE_egov"))
-        .args(["ss", "adapter", "connect", "--client", "AZ/GOV/1400000006/billing", "--mapping"])
-        .arg(&moved)
-        .env("EGOV_SS_DB", &db)
-        .env("EGOV_ADAPTER_TOKEN", "guess")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401"));
+    let (ok, out) = connect(&moved, "guess");
+    assert!(!ok);
+    assert!(out.contains("HTTP 401"), "{out}");
     let _ = adapter.kill();
     let _ = adapter.wait();
 }
