@@ -278,7 +278,13 @@ pub async fn start(data_dir: &Path, people: usize) -> anyhow::Result<Demo> {
                 .as_object()
                 .map(|o| {
                     o.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+                        .map(|(k, v)| {
+                            // percent-encoded: a phone number's '+' must not arrive as a space
+                            let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                            let value =
+                                percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC);
+                            format!("{k}={value}")
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

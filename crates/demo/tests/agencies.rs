@@ -137,6 +137,9 @@ async fn every_demo_service_answers_through_the_gateway_and_bad_input_is_refused
     assert_eq!(body["person"][0]["patronymic"], registered.patronymic.as_str());
     assert_eq!(body["person"][0]["address"], registered.address.as_str());
 
+    // sample URLs carry their values percent-encoded (a phone's '+' is not a space)
+    assert!(sample(&manifest, "rest", "searchByPhone")["url"].as_str().unwrap().contains("phone=%2B994"));
+
     let portal = "AZ/GOV/1400000001/portal";
     let portal_url = manifest["security_servers"][0]["client_url"].as_str().unwrap().to_owned();
     let rest_base = format!("{portal_url}/r1/AZ/GOV");
