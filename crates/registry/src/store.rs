@@ -329,41 +329,30 @@ impl Registry {
         if applicant.trim().is_empty() {
             return Err(RegistryError::Invalid("applicant is required".into()));
         }
-        let mut changed = None;
-        let (kind, number, record, reason, days) = match &request {
+        let (kind, number, record, reason, days, changed) = match &request {
             Request::Register(r) => {
                 r.validate()?;
-                ("register", None, Some(serde_json::to_string(r)?), String::new(), REGISTER_DAYS)
+                self.require_body(&r.provider).await?;
+                ("register", None, Some(serde_json::to_string(r)?), String::new(), REGISTER_DAYS, None)
             }
             Request::Amend { registry_number, record, changed_on } => {
                 record.validate()?;
                 if changed_on.is_some_and(|c| c > filed_on) {
                     return Err(RegistryError::Invalid("changed_on cannot be after the filing date".into()));
                 }
-                changed = *changed_on;
                 self.require_registered(registry_number).await?;
-                (
-                    "amend",
-                    Some(registry_number.clone()),
-                    Some(serde_json::to_string(record)?),
-                    String::new(),
-                    AMEND_DAYS,
-                )
+                self.require_body(&record.provider).await?;
+                let text = serde_json::to_string(record)?;
+                ("amend", Some(registry_number.clone()), Some(text), String::new(), AMEND_DAYS, *changed_on)
             }
             Request::Deregister { registry_number, reason } => {
                 if reason.trim().is_empty() {
                     return Err(RegistryError::Invalid("the reason for deregistration is required".into()));
                 }
                 self.require_registered(registry_number).await?;
-                ("deregister", Some(registry_number.clone()), None, reason.clone(), REGISTER_DAYS)
+                ("deregister", Some(registry_number.clone()), None, reason.clone(), REGISTER_DAYS, None)
             }
         };
-        if let Some(r) = match &request {
-            Request::Register(r) | Request::Amend { record: r, .. } => Some(r),
-            Request::Deregister { .. } => None,
-        } {
-            self.require_body(&r.provider).await?;
-        }
         let due_on = self.calendar.add_working_days(filed_on, days)?;
         let mut tx = self.db.begin_write().await?;
         let id = next_value(&mut tx, "application").await?;
