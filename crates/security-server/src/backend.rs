@@ -101,24 +101,9 @@ impl Backend {
                 tracing::warn!(%url, error = %e, "HTTPS service unreachable");
                 GatewayError::ServiceUnreachable("the provider's service does not answer".into())
             })?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            let mut body = Vec::new();
-            let mut response = response;
-            while let Some(chunk) = response.chunk().await.map_err(|e| {
-                tracing::warn!(%url, error = %e, "reading the service's answer failed");
-                GatewayError::ServiceUnreachable("the provider's service broke off its answer".into())
-            })? {
-                if body.len() + chunk.len() > MAX_SERVICE_RESPONSE {
-                    return Err(GatewayError::ServiceUnreachable("the provider's service answered too much".into()));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(ServiceResponse { status, headers, body: Bytes::from(body) })
+            read_answer(url, http::Response::from(response)).await
         };
-        tokio::time::timeout(timeout, call)
-            .await
-            .map_err(|_| GatewayError::ServiceTimeout(timeout.as_millis() as u64))?
+        within(timeout, call).await
     }
 
     /// Sends a request and reads the whole answer within `timeout`.
@@ -147,19 +132,34 @@ impl Backend {
                 tracing::warn!(%url, error = %e, %source, "service unreachable");
                 GatewayError::ServiceUnreachable("the provider's service does not answer".into())
             })?;
-            let (parts, body) = response.into_parts();
-            let body = http_body_util::Limited::new(body, MAX_SERVICE_RESPONSE)
-                .collect()
-                .await
-                .map_err(|e| {
-                    tracing::warn!(%url, error = %e, "reading the service's answer failed");
-                    GatewayError::ServiceUnreachable("the provider's service broke off its answer".into())
-                })?
-                .to_bytes();
-            Ok(ServiceResponse { status: parts.status, headers: parts.headers, body })
+            read_answer(url, response).await
         };
-        tokio::time::timeout(timeout, call)
-            .await
-            .map_err(|_| GatewayError::ServiceTimeout(timeout.as_millis() as u64))?
+        within(timeout, call).await
     }
+}
+
+/// Reads a service's whole answer, at most [`MAX_SERVICE_RESPONSE`] bytes.
+async fn read_answer<B>(url: &str, response: http::Response<B>) -> Result<ServiceResponse, GatewayError>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = response.into_parts();
+    let body = http_body_util::Limited::new(body, MAX_SERVICE_RESPONSE)
+        .collect()
+        .await
+        .map_err(|e| {
+            tracing::warn!(%url, error = %e, "reading the service's answer failed");
+            GatewayError::ServiceUnreachable("the provider's service broke off its answer".into())
+        })?
+        .to_bytes();
+    Ok(ServiceResponse { status: parts.status, headers: parts.headers, body })
+}
+
+/// `call` within the service's time budget (TT-5.3).
+async fn within(
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<ServiceResponse, GatewayError>>,
+) -> Result<ServiceResponse, GatewayError> {
+    tokio::time::timeout(timeout, call).await.map_err(|_| GatewayError::ServiceTimeout(timeout.as_millis() as u64))?
 }
