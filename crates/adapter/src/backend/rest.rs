@@ -83,9 +83,7 @@ fn build(
             return Err(AdapterError::field(name, "is required"));
         }
     }
-    let url = fill(&rest.url, &|n| values.get(n).map(|v| utf8_percent_encode(&v.text(), SEGMENT).to_string()))
-        .ok_or_else(|| AdapterError::Mapping("the URL template cannot be filled".into()))?;
-    let mut url = reqwest::Url::parse(&url).map_err(|_| AdapterError::Mapping("the filled URL is not a URL".into()))?;
+    let mut url = filled_url(&rest.url, values)?;
     {
         let mut pairs = url.query_pairs_mut();
         for (name, template) in &rest.query {
@@ -125,6 +123,52 @@ fn build(
         request = request.json(&object);
     }
     Ok(request)
+}
+
+/// The back end's URL: `template` with each value percent-encoded into the one path segment
+/// its placeholder stands in (a `/` in a value is `%2F`, a `%` is `%25`).
+///
+/// A value that would make a whole segment `.` or `..` is refused: URL parsing resolves dot
+/// segments (also written `%2E`), so `/insured/{fin}/pension-capital` with fin `..` would
+/// call `/pension-capital`, a resource the mapping never exposes (issue 13 item 2, TT-4.1.4).
+/// The parsed URL's path is then compared with the filled template, segment by segment, so
+/// nothing a caller sends can move a value out of its segment.
+pub(crate) fn filled_url(template: &str, values: &Values) -> Result<reqwest::Url, AdapterError> {
+    let encoded = |n: &str| values.get(n).map(|v| utf8_percent_encode(&v.text(), SEGMENT).to_string());
+    let unfillable = || AdapterError::Mapping("the URL template cannot be filled".into());
+    // the path runs from the first '/' after "scheme://" to the query or fragment
+    let authority = template.find("://").map_or(0, |i| i + 3);
+    let path_start = template[authority..].find('/').map_or(template.len(), |i| authority + i);
+    let path_end = template[path_start..].find(['?', '#']).map_or(template.len(), |i| path_start + i);
+    let mut text = fill(&template[..path_start], &encoded).ok_or_else(unfillable)?;
+    // (template segment, filled segment) for the segments a value goes into
+    let mut checked: Vec<(usize, String)> = Vec::new();
+    let path = &template[path_start..path_end];
+    for (i, segment) in path.split('/').skip(1).enumerate() {
+        let filled = fill(segment, &encoded).ok_or_else(unfillable)?;
+        let fields = placeholders(segment).unwrap_or_default();
+        if let Some(first) = fields.first() {
+            if filled == "." || filled == ".." {
+                return Err(AdapterError::field(
+                    first,
+                    format!("'{filled}' cannot be used: it would change the back end's path"),
+                ));
+            }
+            checked.push((i, filled.clone()));
+        }
+        text.push('/');
+        text.push_str(&filled);
+    }
+    text.push_str(&fill(&template[path_end..], &encoded).ok_or_else(unfillable)?);
+    let url = reqwest::Url::parse(&text).map_err(|_| AdapterError::Mapping("the filled URL is not a URL".into()))?;
+    let parsed: Vec<&str> = url.path_segments().map(Iterator::collect).unwrap_or_default();
+    let expected = path.split('/').count().saturating_sub(1);
+    let kept = (path.is_empty() || parsed.len() == expected)
+        && checked.iter().all(|(i, filled)| parsed.get(*i) == Some(&filled.as_str()));
+    if !kept {
+        return Err(AdapterError::Mapping("a value changed the back end's path; it is not sent".into()));
+    }
+    Ok(url)
 }
 
 /// Why a call failed before an answer came: the cause, without the back end's address.
@@ -206,5 +250,68 @@ mod tests {
         assert_eq!(explanation(b"java.lang.NullPointerException\n\tat com.x.Y"), None);
         let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(500));
         assert!(explanation(long.as_bytes()).unwrap().chars().count() <= MAX_EXPLANATION + 1);
+    }
+
+    const TEMPLATE: &str = "http://127.0.0.1:9/insured/{fin}/pension-capital?x=1";
+
+    fn one(value: &str) -> Values {
+        Values::from_iter([("fin".to_owned(), crate::fields::Value::Text(value.to_owned()))])
+    }
+
+    fn decoded(segment: &str) -> String {
+        percent_encoding::percent_decode_str(segment).decode_utf8().unwrap().into_owned()
+    }
+
+    #[test]
+    fn dot_segments_from_values_are_refused_and_never_resolved() {
+        for value in [".", ".."] {
+            let e = filled_url(TEMPLATE, &one(value)).unwrap_err();
+            assert!(matches!(&e, AdapterError::Field { field, .. } if field == "fin"), "{value}: {e:?}");
+            assert!(e.to_string().contains("path"), "{e}");
+        }
+        // encoded forms and slashes stay inside their one segment
+        for value in ["%2e%2e", "%2E.", "../x", "..%2F", "a/../../b", "...", "1.5"] {
+            let url = filled_url(TEMPLATE, &one(value)).unwrap();
+            let segments: Vec<&str> = url.path_segments().unwrap().collect();
+            assert_eq!(segments.len(), 3, "{value}: {url}");
+            assert_eq!((segments[0], segments[2]), ("insured", "pension-capital"), "{value}: {url}");
+            assert_eq!(decoded(segments[1]), value);
+        }
+        // a dot next to other text in the same segment is an ordinary character
+        let url = filled_url("http://h/files/{fin}.json", &one(".")).unwrap();
+        assert_eq!(url.path(), "/files/..json");
+    }
+
+    proptest::proptest! {
+        /// For any value, the path after templating is the template's segments with the
+        /// value, percent-encoded, in its one segment (or the value is refused by name).
+        #[test]
+        fn a_value_stays_in_its_segment(value in proptest::prelude::any::<String>()) {
+            match filled_url(TEMPLATE, &one(&value)) {
+                Ok(url) => {
+                    let segments: Vec<&str> = url.path_segments().unwrap().collect();
+                    proptest::prop_assert_eq!(segments.len(), 3);
+                    proptest::prop_assert_eq!(segments[0], "insured");
+                    proptest::prop_assert_eq!(decoded(segments[1]), value.clone());
+                    proptest::prop_assert_eq!(segments[2], "pension-capital");
+                    proptest::prop_assert_eq!(url.query(), Some("x=1"));
+                    proptest::prop_assert_eq!(url.host_str(), Some("127.0.0.1"));
+                }
+                Err(e) => {
+                    proptest::prop_assert!(value == "." || value == "..", "{value:?} refused: {e}");
+                }
+            }
+        }
+
+        #[test]
+        fn dot_like_values_stay_in_their_segment(value in "[.%2eE/]{0,6}") {
+            if let Ok(url) = filled_url(TEMPLATE, &one(&value)) {
+                let segments: Vec<&str> = url.path_segments().unwrap().collect();
+                proptest::prop_assert_eq!(segments.len(), 3);
+                proptest::prop_assert_eq!(decoded(segments[1]), value);
+            } else {
+                proptest::prop_assert!(value == "." || value == "..");
+            }
+        }
     }
 }
