@@ -383,3 +383,51 @@ async fn public_listener_serves_signed_configurations_and_refuses_bad_registrati
     assert_eq!(op.ok("GET", "/api/v1/registrations", None).await.unwrap(), json!([]));
     c.running.stop().await;
 }
+
+/// Issue 13, item 6: silent TCP connections do not stall the admin API. Handshakes run
+/// concurrently, so with 50 connections that never send a byte the operator's revocation
+/// (the call `egov central revoke` makes) answers at once; a serial accept loop would wait
+/// out the 5 s handshake timeout of each in turn. One address cannot hold more than its
+/// share of connections: beyond it, a connection is closed at once.
+#[tokio::test]
+async fn idle_connections_do_not_stall_the_admin_api() {
+    use egov_central::api::tls::{HANDSHAKE_TIMEOUT, MAX_CONNECTIONS_PER_ADDRESS};
+    use tokio::io::AsyncReadExt;
+
+    let c = start().await;
+    let op = AdminClient::new(&c.creds).unwrap();
+    let (_, _, serial) = issue(&c, &CertProfile::Operator("leaving-admin".into())).await;
+    let admin = c.running.admin_addr;
+    let mut idle = Vec::new();
+    for _ in 0..50 {
+        idle.push(tokio::net::TcpStream::connect(admin).await.unwrap());
+    }
+    // the listener has seen them all before the operator's call comes
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let revoked = op
+        .ok("POST", &format!("/api/v1/certificates/{serial}/revoke"), Some(&json!({"reason": "affiliationChanged"})))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(revoked["revoked"], json!(serial));
+    assert!(took < HANDSHAKE_TIMEOUT / 5, "the revocation took {took:?} behind 50 idle connections");
+
+    // up to the per-address limit (the operator's own call above held one more slot for a
+    // moment); the next connection from the same address is closed without a handshake
+    while idle.len() < MAX_CONNECTIONS_PER_ADDRESS {
+        idle.push(tokio::net::TcpStream::connect(admin).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(Duration::from_secs(2), extra.read(&mut byte)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "a connection over the limit was kept: {closed:?}");
+    // the idle ones go, and the operator is heard again at once
+    drop(idle);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    op.ok("GET", "/api/v1/members", None).await.unwrap();
+    assert!(started.elapsed() < HANDSHAKE_TIMEOUT / 5);
+    c.running.stop().await;
+}
