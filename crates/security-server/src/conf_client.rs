@@ -118,16 +118,35 @@ impl ConfClient {
 
     /// The configuration to start with: a fresh download, else the saved copy (which may
     /// have expired: the server then starts but refuses exchanges until it can refresh).
+    ///
+    /// A download older than the saved copy is refused here as [`refresh`](Self::refresh)
+    /// refuses it for a running server: otherwise a replayed, still unexpired generation
+    /// from before a block or revocation would be installed by a restart (issue 13, item 7).
+    /// The saved copy is then kept and used.
     pub async fn initial(&self) -> Result<Directory, ConfClientError> {
-        match self.refresh(None).await {
+        let saved = match self.saved() {
+            Ok(saved) => saved,
+            Err(e) => {
+                // an unreadable or forged copy is no floor to compare against: start from a
+                // download, as a new server does
+                tracing::warn!(error = %e, "the saved global configuration is not usable");
+                None
+            }
+        };
+        let floor = saved.as_ref().map(|c| c.serial);
+        match self.refresh(floor).await {
             Ok(Some(d)) => Ok(d),
-            Ok(None) => Err(ConfClientError::Unreachable("no configuration".into())),
-            Err(download) => match self.saved()? {
+            Err(download) => match saved {
                 Some(conf) => {
                     tracing::warn!(error = %download, serial = conf.serial, "starting with the saved global configuration");
                     Ok(Directory::new(conf)?)
                 }
                 None => Err(download),
+            },
+            // the source has the generation already saved
+            Ok(None) => match saved {
+                Some(conf) => Ok(Directory::new(conf)?),
+                None => Err(ConfClientError::Unreachable("no configuration".into())),
             },
         }
     }
@@ -187,50 +206,104 @@ mod tests {
         (url, trigger)
     }
 
-    #[tokio::test]
-    async fn downloads_saves_and_refuses_rollback_and_forgery() {
-        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-        let ca = CertificationAuthority::generate("AZ", "CA").unwrap();
-        let now = egov_pki::unix_now();
-        let generation = |serial: u64, key: &PrivateKey| {
-            let mut conf = GlobalConf::new("AZ", vec![ca.certificate_pem()]);
+    /// A signing key, a source serving `served`, and a client for it keeping its copy in a
+    /// temporary directory.
+    struct Fixture {
+        key: PrivateKey,
+        ca: CertificationAuthority,
+        served: Arc<std::sync::Mutex<String>>,
+        client: ConfClient,
+        dir: tempfile::TempDir,
+        _stop: crate::http::ShutdownTrigger,
+    }
+
+    impl Fixture {
+        async fn new() -> Self {
+            let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+            let ca = CertificationAuthority::generate("AZ", "CA").unwrap();
+            let served = Arc::new(std::sync::Mutex::new(String::new()));
+            let (url, stop) = source(served.clone()).await;
+            let anchor = Anchor {
+                instance: "AZ".into(),
+                environment: "production".into(),
+                sources: vec![url],
+                registration_url: "http://127.0.0.1:1/registration".into(),
+                verification_keys: vec![VerificationKey::of(&key).unwrap()],
+                ca_certs_pem: vec![ca.certificate_pem()],
+                generated_at: egov_pki::unix_now(),
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let client = ConfClient::new(anchor, &dir.path().join("globalconf.json"));
+            let f = Self { key, ca, served, client, dir, _stop: stop };
+            f.serve(5);
+            f
+        }
+
+        /// Generation `serial`, unexpired, signed with the anchor's key.
+        fn generation(&self, serial: u64, key: &PrivateKey) -> String {
+            let now = egov_pki::unix_now();
+            let mut conf = GlobalConf::new("AZ", vec![self.ca.certificate_pem()]);
             conf.serial = serial;
             conf.generated_at = now;
             conf.expires_at = Some(now + 600);
             SignedConf::sign(&conf, key).unwrap()
-        };
-        let served = Arc::new(std::sync::Mutex::new(generation(5, &key)));
-        let (url, _stop) = source(served.clone()).await;
-        let anchor = Anchor {
-            instance: "AZ".into(),
-            environment: "production".into(),
-            sources: vec![url],
-            registration_url: "http://127.0.0.1:1/registration".into(),
-            verification_keys: vec![VerificationKey::of(&key).unwrap()],
-            ca_certs_pem: vec![ca.certificate_pem()],
-            generated_at: now,
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let client = ConfClient::new(anchor, &dir.path().join("globalconf.json"));
+        }
 
+        fn serve(&self, serial: u64) {
+            *self.served.lock().unwrap() = self.generation(serial, &self.key);
+        }
+
+        /// A new client over the same anchor and saved copy: the server restarted.
+        fn restart(&self) -> ConfClient {
+            ConfClient::new(self.client.anchor().clone(), &self.dir.path().join("globalconf.json"))
+        }
+    }
+
+    #[tokio::test]
+    async fn downloads_saves_and_refuses_rollback_and_forgery() {
+        let f = Fixture::new().await;
+        let client = &f.client;
         let first = client.initial().await.unwrap();
         assert_eq!(first.conf().serial, 5);
         assert_eq!(client.saved().unwrap().unwrap().serial, 5);
         assert!(client.refresh(Some(5)).await.unwrap().is_none(), "same generation: nothing to install");
 
         // an older generation (a replayed document from before a block) is refused
-        *served.lock().unwrap() = generation(4, &key);
+        f.serve(4);
         assert!(matches!(client.refresh(Some(5)).await, Err(ConfClientError::Rollback { offered: 4, current: 5 })));
 
         // a document signed by another key is refused, and the saved copy stays
-        *served.lock().unwrap() = generation(6, &PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap());
+        *f.served.lock().unwrap() = f.generation(6, &PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap());
         assert!(
             matches!(client.refresh(Some(5)).await, Err(ConfClientError::Unreachable(m)) if m.contains("does not trust"))
         );
         assert_eq!(client.saved().unwrap().unwrap().serial, 5);
 
         // the source is down: the server starts from its saved copy
-        *served.lock().unwrap() = "not a configuration".into();
+        *f.served.lock().unwrap() = "not a configuration".into();
         assert_eq!(client.initial().await.unwrap().conf().serial, 5);
+    }
+
+    /// Issue 13, item 7: a replayed older generation, still unexpired, is refused at start
+    /// as it is while running; the saved copy is kept and used.
+    #[tokio::test]
+    async fn a_restart_refuses_a_generation_older_than_the_saved_copy() {
+        let f = Fixture::new().await;
+        f.serve(5);
+        assert_eq!(f.client.initial().await.unwrap().conf().serial, 5);
+        f.serve(4);
+        let restarted = f.restart();
+        assert_eq!(restarted.initial().await.unwrap().conf().serial, 5, "the replayed generation 4 was installed");
+        assert_eq!(restarted.saved().unwrap().unwrap().serial, 5, "the saved copy was overwritten");
+        // the same generation at start: the saved copy; a newer one is installed and saved
+        f.serve(5);
+        assert_eq!(f.restart().initial().await.unwrap().conf().serial, 5);
+        f.serve(7);
+        assert_eq!(f.restart().initial().await.unwrap().conf().serial, 7);
+        assert_eq!(f.restart().saved().unwrap().unwrap().serial, 7);
+        // a saved copy that no longer verifies is no floor: the download is used
+        std::fs::write(f.dir.path().join("globalconf.json"), "garbage").unwrap();
+        f.serve(6);
+        assert_eq!(f.restart().initial().await.unwrap().conf().serial, 6);
     }
 }
