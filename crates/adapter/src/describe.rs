@@ -2,6 +2,14 @@
 //! service an operation, with `xrd:version`) and an OpenAPI 3 document per service for the
 //! REST side, so the security server's `getWsdl` and `getOpenAPI` work for adapted services
 //! exactly as for native ones.
+//!
+//! The WSDL declares the X-Road header as X-Road services do (PR-MESS §2.2): a header message
+//! whose parts are the `xrd:client`, `xrd:service`, `xrd:id`, `xrd:userId` and
+//! `xrd:protocolVersion` elements, bound with `soap:header` in every operation's input and
+//! output (the output also has the `xrd:requestHash` the provider's security server adds).
+//! WSDL-driven clients (zeep, pyxroad's `XClient`) then fill the header from the WSDL. The
+//! header schema is inlined in `wsdl:types` — no `schemaLocation` — so a client without
+//! internet access loads the WSDL (issue 13 item 16).
 
 use egov_xroad::xml::escaped;
 
@@ -26,6 +34,65 @@ fn title(s: &ServiceMapping) -> Option<&String> {
     s.title.get("en").or_else(|| s.title.get("az")).or_else(|| s.title.values().next())
 }
 
+/// The X-Road header parts every request carries, in the order X-Road writes them.
+pub const HEADER_PARTS: [&str; 5] = ["client", "service", "id", "userId", "protocolVersion"];
+
+/// Name of the WSDL message holding the header parts.
+const HEADER_MESSAGE: &str = "xroadHeader";
+
+/// The X-Road header schemas (namespaces `http://x-road.eu/xsd/identifiers` and
+/// `http://x-road.eu/xsd/xroad.xsd`), written from PR-MESS §2.2 Table 1: identifier parts
+/// in order, `id:objectType` as a qualified attribute, the header elements as strings.
+const HEADER_SCHEMAS: &str = r#"    <xs:schema targetNamespace="http://x-road.eu/xsd/identifiers" elementFormDefault="qualified">
+      <xs:simpleType name="XRoadObjectType"><xs:restriction base="xs:string">
+        <xs:enumeration value="MEMBER"/><xs:enumeration value="SUBSYSTEM"/><xs:enumeration value="SERVER"/>
+        <xs:enumeration value="GLOBALGROUP"/><xs:enumeration value="LOCALGROUP"/><xs:enumeration value="SERVICE"/>
+      </xs:restriction></xs:simpleType>
+      <xs:attribute name="objectType" type="id:XRoadObjectType"/>
+      <xs:element name="xRoadInstance" type="xs:string"/>
+      <xs:element name="memberClass" type="xs:string"/>
+      <xs:element name="memberCode" type="xs:string"/>
+      <xs:element name="subsystemCode" type="xs:string"/>
+      <xs:element name="serviceCode" type="xs:string"/>
+      <xs:element name="serviceVersion" type="xs:string"/>
+      <xs:complexType name="XRoadClientIdentifierType">
+        <xs:sequence>
+          <xs:element ref="id:xRoadInstance"/><xs:element ref="id:memberClass"/><xs:element ref="id:memberCode"/>
+          <xs:element ref="id:subsystemCode" minOccurs="0"/>
+        </xs:sequence>
+        <xs:attribute ref="id:objectType" use="required"/>
+      </xs:complexType>
+      <xs:complexType name="XRoadServiceIdentifierType">
+        <xs:sequence>
+          <xs:element ref="id:xRoadInstance"/><xs:element ref="id:memberClass"/><xs:element ref="id:memberCode"/>
+          <xs:element ref="id:subsystemCode" minOccurs="0"/><xs:element ref="id:serviceCode"/>
+          <xs:element ref="id:serviceVersion" minOccurs="0"/>
+        </xs:sequence>
+        <xs:attribute ref="id:objectType" use="required"/>
+      </xs:complexType>
+    </xs:schema>
+    <xs:schema targetNamespace="http://x-road.eu/xsd/xroad.xsd" elementFormDefault="qualified">
+      <xs:import namespace="http://x-road.eu/xsd/identifiers"/>
+      <xs:element name="client" type="id:XRoadClientIdentifierType"/>
+      <xs:element name="service" type="id:XRoadServiceIdentifierType"/>
+      <xs:element name="id" type="xs:string"/>
+      <xs:element name="userId" type="xs:string"/>
+      <xs:element name="issue" type="xs:string"/>
+      <xs:element name="protocolVersion" type="xs:string"/>
+      <xs:element name="requestHash"><xs:complexType><xs:simpleContent><xs:extension base="xs:string">
+        <xs:attribute name="algorithmId" type="xs:string"/>
+      </xs:extension></xs:simpleContent></xs:complexType></xs:element>
+    </xs:schema>
+"#;
+
+/// `soap:header` bindings for `parts` of the header message.
+fn soap_headers(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| format!("<soap:header message=\"tns:{HEADER_MESSAGE}\" part=\"{p}\" use=\"literal\"/>"))
+        .collect()
+}
+
 /// The WSDL of every service; `location` is where the SOAP side answers.
 pub fn wsdl(mapping: &AdapterMapping, location: &str) -> String {
     let ns = escaped(&namespace(mapping));
@@ -34,6 +101,8 @@ pub fn wsdl(mapping: &AdapterMapping, location: &str) -> String {
     let mut messages = String::new();
     let mut port_ops = String::new();
     let mut binding_ops = String::new();
+    let input_headers = soap_headers(&HEADER_PARTS);
+    let output_headers = soap_headers(&[&HEADER_PARTS[..], &["requestHash"]].concat());
     for s in &mapping.services {
         let code = &s.code;
         types.push_str(&format!("      <xs:element name=\"{code}\"><xs:complexType><xs:sequence>\n"));
@@ -68,16 +137,23 @@ pub fn wsdl(mapping: &AdapterMapping, location: &str) -> String {
             s.version.as_ref().map(|v| format!("<xrd:version>{}</xrd:version>", escaped(v))).unwrap_or_default();
         binding_ops.push_str(&format!(
             "    <wsdl:operation name=\"{code}\"><soap:operation soapAction=\"\" style=\"document\"/>{version}\
-<wsdl:input><soap:body use=\"literal\"/></wsdl:input><wsdl:output><soap:body use=\"literal\"/></wsdl:output></wsdl:operation>\n"
+<wsdl:input><soap:body parts=\"body\" use=\"literal\"/>{input_headers}</wsdl:input>\
+<wsdl:output><soap:body parts=\"body\" use=\"literal\"/>{output_headers}</wsdl:output></wsdl:operation>\n"
         ));
     }
+    let header_parts: String = HEADER_PARTS
+        .iter()
+        .chain(&["requestHash"])
+        .map(|p| format!("<wsdl:part name=\"{p}\" element=\"xrd:{p}\"/>"))
+        .collect();
+    messages.insert_str(0, &format!("  <wsdl:message name=\"{HEADER_MESSAGE}\">{header_parts}</wsdl:message>\n"));
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
     xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd"
-    xmlns:tns="{ns}" targetNamespace="{ns}" name="{name}">
+    xmlns:id="http://x-road.eu/xsd/identifiers" xmlns:tns="{ns}" targetNamespace="{ns}" name="{name}">
   <wsdl:types>
-    <xs:schema targetNamespace="{ns}" elementFormDefault="qualified">
+{HEADER_SCHEMAS}    <xs:schema targetNamespace="{ns}" elementFormDefault="qualified">
 {types}    </xs:schema>
   </wsdl:types>
 {messages}  <wsdl:portType name="{name}PortType">
@@ -187,6 +263,76 @@ user_required = true
         assert_eq!(ops, [("getPersonByFin".into(), Some("v1".into())), ("registerInsured".into(), None)]);
         assert_eq!(info.address.as_deref(), Some("http://127.0.0.1:8600/soap"));
         assert!(text.contains(r#"<xs:element name="year" type="xs:long" minOccurs="0"/>"#));
+    }
+
+    /// Every operation's input and output binds each X-Road header part to the header
+    /// message, whose parts are elements the inlined X-Road schemas define (issue 13 item 16).
+    #[test]
+    fn the_wsdl_declares_the_xroad_header_and_is_self_contained() {
+        const WSDL: &str = "http://schemas.xmlsoap.org/wsdl/";
+        const SOAP: &str = "http://schemas.xmlsoap.org/wsdl/soap/";
+        const XS: &str = "http://www.w3.org/2001/XMLSchema";
+        let m = crate::mapping::parse(MAPPING, "m.toml").unwrap();
+        let text = wsdl(&m, "http://127.0.0.1:8600/soap");
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        fn named<'a, 'i>(
+            doc: &'a roxmltree::Document<'i>,
+            ns: &'static str,
+            tag: &'static str,
+        ) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
+            doc.descendants().filter(move |n| n.tag_name().namespace() == Some(ns) && n.tag_name().name() == tag)
+        }
+        // nothing to fetch: no schemaLocation, no include, no wsdl:import
+        assert!(!text.contains("schemaLocation") && named(&doc, XS, "include").next().is_none(), "{text}");
+        assert!(named(&doc, WSDL, "import").next().is_none());
+        // the schemas define the header elements in their namespaces
+        let defined = |ns: &str, name: &str| {
+            named(&doc, XS, "schema").any(|schema| {
+                schema.attribute("targetNamespace") == Some(ns)
+                    && schema.children().any(|e| e.tag_name().name() == "element" && e.attribute("name") == Some(name))
+            })
+        };
+        for part in HEADER_PARTS.iter().chain(&["requestHash"]) {
+            assert!(defined("http://x-road.eu/xsd/xroad.xsd", part), "xrd:{part} is not defined");
+        }
+        for part in ["xRoadInstance", "memberClass", "memberCode", "subsystemCode", "serviceCode", "serviceVersion"] {
+            assert!(defined("http://x-road.eu/xsd/identifiers", part), "id:{part} is not defined");
+        }
+        // the header message: one part per header element
+        let message = named(&doc, WSDL, "message").find(|n| n.attribute("name") == Some(HEADER_MESSAGE)).unwrap();
+        let parts: Vec<(&str, &str)> = message
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| (n.attribute("name").unwrap(), n.attribute("element").unwrap()))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("client", "xrd:client"),
+                ("service", "xrd:service"),
+                ("id", "xrd:id"),
+                ("userId", "xrd:userId"),
+                ("protocolVersion", "xrd:protocolVersion"),
+                ("requestHash", "xrd:requestHash")
+            ]
+        );
+        // each operation binds them in its input and output
+        let binding = named(&doc, WSDL, "binding").next().unwrap();
+        let operations: Vec<_> = binding.children().filter(|n| n.tag_name().name() == "operation").collect();
+        assert_eq!(operations.len(), m.services.len());
+        for op in operations {
+            for (direction, expected) in [("input", 5), ("output", 6)] {
+                let side = op.children().find(|n| n.tag_name().name() == direction).unwrap();
+                let headers: Vec<&str> = side
+                    .children()
+                    .filter(|n| n.tag_name().namespace() == Some(SOAP) && n.tag_name().name() == "header")
+                    .inspect(|h| assert_eq!(h.attribute("message"), Some("tns:xroadHeader")))
+                    .map(|h| h.attribute("part").unwrap())
+                    .collect();
+                assert_eq!(headers.len(), expected, "{direction} of {:?}", op.attribute("name"));
+                assert_eq!(headers[..5], HEADER_PARTS, "{direction}");
+            }
+        }
     }
 
     #[test]

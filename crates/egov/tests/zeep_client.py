@@ -43,6 +43,14 @@ def headers(client_id, service_id, message_id):
     return out
 
 
+def answer_items(result):
+    """The answer's one repeated element. The WSDL declares the X-Road header in each
+    operation's output (as X-Road WSDLs do), so zeep returns the header and the body; the
+    body holds the response element, which holds the repeated element."""
+    response = next(iter(result.body.__values__.values()))
+    return next(iter(response.__values__.values()))
+
+
 def main():
     demo = json.load(open(sys.argv[1]))
     soap = [s for s in demo["services"] if s["protocol"] == "soap"]
@@ -63,10 +71,10 @@ def main():
         received = etree.tostring(history.last_received["envelope"]).decode()
         assert "requestHash" in received, "the response carries no requestHash"
         if scode == "getPersonByFin":
-            # zeep unwraps a response whose one element repeats into the list itself
-            assert result[0].fin == svc["params"]["fin"], result
+            assert result.header.requestHash._value_1, result.header
+            assert answer_items(result)[0].fin == svc["params"]["fin"], result
             missing = operation(fin="0000000", _soapheaders=headers(svc["client"], svc["id"], "zeep-2"))
-            assert not missing, missing
+            assert not answer_items(missing), missing
         print(f"ok  {svc['client']} -> {svc['id']}")
 
         try:
