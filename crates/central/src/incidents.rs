@@ -54,11 +54,15 @@ pub struct IncidentReport {
     pub occurred_at: OffsetDateTime,
     /// The reporting security server, `INSTANCE/CLASS/CODE/SERVER`.
     pub reporter: SecurityServerId,
-    /// The client (member or subsystem) the request came from or claimed to come from.
+    /// The party the refusal is held against: the client (member or subsystem) a message
+    /// came from once its signature verified; before that, the owner of the sending server.
     pub client_id: ClientId,
     /// The service called, if known.
     #[serde(default)]
     pub service_id: Option<ServiceId>,
+    /// The security server that sent the message, as its TLS certificate proved it.
+    #[serde(default)]
+    pub peer_server: Option<SecurityServerId>,
     /// The network address of the peer, if known.
     #[serde(default)]
     pub peer_address: Option<String>,
@@ -85,6 +89,8 @@ pub struct Incident {
     pub client_id: ClientId,
     /// The service, if known.
     pub service_id: Option<ServiceId>,
+    /// The security server that sent the message, if known.
+    pub peer_server: Option<SecurityServerId>,
     /// The peer's address, if known.
     pub peer_address: Option<String>,
     /// What happened.
@@ -155,13 +161,14 @@ pub async fn record(
         reporter: report.reporter.clone(),
         client_id: report.client_id.clone(),
         service_id: report.service_id.clone(),
+        peer_server: report.peer_server.clone(),
         peer_address,
         reason,
     };
     let mut tx = store.database().begin_write().await?;
     sqlx::query(
         "INSERT INTO incidents (id, kind, occurred_at, reported_at, reporter, client_id, client_member, service_id, \
-         provider_member, peer_address, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         provider_member, peer_server, peer_address, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&incident.id)
     .bind(incident.kind.as_str())
@@ -172,6 +179,7 @@ pub async fn record(
     .bind(incident.client_id.member_id().to_string())
     .bind(incident.service_id.as_ref().map(ToString::to_string))
     .bind(incident.service_id.as_ref().map(|s| s.provider().member_id().to_string()))
+    .bind(incident.peer_server.as_ref().map(ToString::to_string))
     .bind(incident.peer_address.as_deref())
     .bind(&incident.reason)
     .execute(&mut *tx)
@@ -184,7 +192,7 @@ pub async fn record(
 pub async fn query(store: &CentralStore, filter: &IncidentFilter) -> Result<Vec<Incident>, CentralError> {
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let rows = sqlx::query(
-        "SELECT id, kind, occurred_at, reported_at, reporter, client_id, service_id, peer_address, reason \
+        "SELECT id, kind, occurred_at, reported_at, reporter, client_id, service_id, peer_address, reason, peer_server \
          FROM incidents WHERE ($1 IS NULL OR occurred_at >= $1) AND ($2 IS NULL OR occurred_at < $2) \
          AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR client_member = $4 OR provider_member = $4) \
          AND ($5 IS NULL OR reporter = $5) ORDER BY occurred_at DESC, id DESC LIMIT $6",
@@ -203,6 +211,7 @@ pub async fn query(store: &CentralStore, filter: &IncidentFilter) -> Result<Vec<
             let reporter: String = row.try_get(4)?;
             let client: String = row.try_get(5)?;
             let service: Option<String> = row.try_get(6)?;
+            let peer_server: Option<String> = row.try_get(9)?;
             Ok(Incident {
                 id: row.try_get(0)?,
                 kind: kind.parse().map_err(|e| corrupt("incident kind", e))?,
@@ -211,6 +220,10 @@ pub async fn query(store: &CentralStore, filter: &IncidentFilter) -> Result<Vec<
                 reporter: reporter.parse().map_err(|e| corrupt("incident reporter", e))?,
                 client_id: client.parse().map_err(|e| corrupt("incident client", e))?,
                 service_id: service.map(|s| s.parse()).transpose().map_err(|e| corrupt("incident service", e))?,
+                peer_server: peer_server
+                    .map(|s| s.parse())
+                    .transpose()
+                    .map_err(|e| corrupt("incident peer server", e))?,
                 peer_address: row.try_get(7)?,
                 reason: row.try_get(8)?,
             })
@@ -230,6 +243,7 @@ mod tests {
             reporter: "AZ/GOV/1400000002/ss1".parse().unwrap(),
             client_id: client.parse().unwrap(),
             service_id: service.map(|s| s.parse().unwrap()),
+            peer_server: Some("AZ/GOV/1400000009/ss9".parse().unwrap()),
             peer_address: Some("10.0.0.7:5500".into()),
             reason: "signature does not verify".into(),
         }

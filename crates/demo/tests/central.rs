@@ -127,7 +127,51 @@ async fn registered_servers_exchange_until_the_signing_certificate_is_revoked() 
     let found = incidents(fed, "signature-failure").await;
     assert!(!found.is_empty(), "no incident recorded");
     assert_eq!(found[0]["reporter"], "AZ/GOV/1400000012/ss-p");
-    assert_eq!(found[0]["client_id"], "AZ/GOV/1400000011/portal");
+    // the signature did not verify, so the client it names is not proven: the incident is
+    // held against the server that sent it (and names the claim)
+    assert_eq!(found[0]["client_id"], "AZ/GOV/1400000011");
+    assert_eq!(found[0]["peer_server"], "AZ/GOV/1400000011/ss-c");
+    assert!(found[0]["reason"].as_str().unwrap().contains("AZ/GOV/1400000011/portal"), "{}", found[0]);
+    s.fed.stop().await;
+}
+
+/// Issue 13, item 8: a member whose security server sends a message naming another member's
+/// client (which fails before any signature of that client is verified) is recorded as the
+/// source of the incident; the member it named is not accused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_client_is_recorded_against_the_server_that_sent_it() {
+    use egov_security_server::transport::client::PeerKey;
+    use egov_security_server::transport::message::{self, FAULT_CONTENT_TYPE, Protocol};
+    let s = setup(600).await;
+    let fed = &s.fed;
+    let gw = &fed.running[CONSUMER].0.gateway;
+    let victim: egov_xroad::ClientId = "AZ/GOV/1400000012/insurance".parse().unwrap();
+    let service: egov_xroad::ServiceId = "AZ/GOV/1400000012/insurance/payments".parse().unwrap();
+    let header_part = egov_xroad::rest::request_header_part("GET", "/persons/5ZX7K2P/payments", []);
+    let meta = gw.request_meta(victim, service, Protocol::Rest, None, None);
+    let meta_bytes = serde_json::to_vec(&meta).unwrap();
+    let block = gw.signer.sign(message::digest(&meta_bytes, &header_part, b"")).await.unwrap();
+    let bytes = message::encode(&meta_bytes, &header_part, b"", &serde_json::to_vec(&block).unwrap());
+    let dir = gw.directory.get();
+    let entry = dir.server(&fed.servers[PROVIDER].id).unwrap();
+    let peer = PeerKey {
+        server: entry.id.clone(),
+        address: entry.address.clone(),
+        auth_cert_sha256: entry.auth_cert_hash().unwrap(),
+    };
+    let reply = gw.pool.send(&peer, bytes, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(reply.content_type, FAULT_CONTENT_TYPE);
+    let fault: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(fault["code"], "Server.ServerProxy.SslAuthenticationFailed");
+
+    let found = incidents(fed, "authentication-failure").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["client_id"], "AZ/GOV/1400000011", "the sender's owner, not the member it named");
+    assert_eq!(found[0]["peer_server"], "AZ/GOV/1400000011/ss-c");
+    assert!(found[0]["reason"].as_str().unwrap().contains("AZ/GOV/1400000012/insurance"), "{}", found[0]);
+    // the victim's member has no incident against it as a client
+    let against = admin(fed, "GET", "/api/v1/incidents?member=AZ%2FGOV%2F1400000012", None).await;
+    assert!(against.as_array().unwrap().iter().all(|i| i["client_id"] != "AZ/GOV/1400000012/insurance"), "{against}");
     s.fed.stop().await;
 }
 

@@ -10,7 +10,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::conf::{AccessGranted, ServerConf};
 use crate::error::GatewayError;
+use crate::transport::signing::SignatureVerified;
 
 /// Largest answer accepted from a service.
 const MAX_SERVICE_RESPONSE: usize = 64 * 1024 * 1024;
@@ -51,7 +53,7 @@ impl Backend {
     }
 
     /// The HTTPS client for configuration `conf`.
-    fn https_client(&self, conf: &crate::conf::ServerConf) -> Result<reqwest::Client, GatewayError> {
+    fn https_client(&self, conf: &ServerConf) -> Result<reqwest::Client, GatewayError> {
         let mut cached = self.https.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((version, client)) = cached.as_ref()
             && *version == conf.version
@@ -81,33 +83,54 @@ impl Backend {
         Ok(client)
     }
 
-    /// Like [`Backend::call`], and HTTPS URLs too, verified against `conf`'s trusted
-    /// adapter certificates.
+    /// Calls a provider's service at `service_url` (its base URL). Only a request whose
+    /// signature verified (TT-2.2.1) and whose access right was checked (TT-2.2.3) can be
+    /// sent: the two proofs are required here, so code that skips a check does not compile.
+    /// A REST request goes to the path the access check saw (carried in `granted`), never to
+    /// one the caller could build differently. HTTPS URLs are verified against `conf`'s
+    /// trusted adapter certificates.
+    #[allow(clippy::too_many_arguments)] // each is one part of the call; the proofs must stay separate arguments
     pub async fn call_service(
         &self,
-        conf: &crate::conf::ServerConf,
+        conf: &ServerConf,
+        service_url: &str,
+        granted: AccessGranted,
+        _signature: &SignatureVerified,
         method: Method,
-        url: &str,
         headers: HeaderMap,
         body: Bytes,
         timeout: Duration,
     ) -> Result<ServiceResponse, GatewayError> {
+        let url = match granted.rest_path() {
+            Some(path) => {
+                let url = format!("{}{}", service_url.trim_end_matches('/'), path.forwarded());
+                // the checked path starts with '/' or '?': it cannot name another host, and
+                // this stays true whatever the base URL looks like
+                let host =
+                    |u: &str| u.parse::<http::Uri>().ok().and_then(|u| u.authority().map(|a| a.as_str().to_owned()));
+                if host(&url) != host(service_url) {
+                    return Err(GatewayError::BadRequest("the request path would leave the service's host".into()));
+                }
+                url
+            }
+            None => service_url.to_owned(),
+        };
         if !url.starts_with("https://") {
-            return self.call(method, url, headers, body, timeout).await;
+            return self.call(method, &url, headers, body, timeout).await;
         }
         let client = self.https_client(conf)?;
         let call = async {
-            let response = client.request(method, url).headers(headers).body(body).send().await.map_err(|e| {
+            let response = client.request(method, &url).headers(headers).body(body).send().await.map_err(|e| {
                 tracing::warn!(%url, error = %e, "HTTPS service unreachable");
                 GatewayError::ServiceUnreachable("the provider's service does not answer".into())
             })?;
-            read_answer(url, http::Response::from(response)).await
+            read_answer(&url, http::Response::from(response)).await
         };
         within(timeout, call).await
     }
 
-    /// Sends a request and reads the whole answer within `timeout`.
-    pub async fn call(
+    /// Sends a request over plain HTTP and reads the whole answer within `timeout`.
+    async fn call(
         &self,
         method: Method,
         url: &str,

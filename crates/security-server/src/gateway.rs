@@ -245,7 +245,14 @@ impl Gateway {
         if let Err(e) =
             check_federation(&dir, Origin::ClientProxy, &meta.client, meta.service.provider(), egov_pki::unix_now())
         {
-            self.incidents.report(&e, &meta.client, Some(&meta.service), None);
+            // the client is hosted here and speaks through this server: it is the party
+            let accused = crate::incidents::Accused {
+                client: meta.client.clone(),
+                service: Some(meta.service.clone()),
+                peer_server: None,
+                claimed_client: None,
+            };
+            self.incidents.report(&e, accused);
             return Err(e);
         }
         let provider_ss = match target {

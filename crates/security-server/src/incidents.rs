@@ -32,14 +32,31 @@ pub struct IncidentReport {
     pub occurred_at: String,
     /// This security server.
     pub reporter: SecurityServerId,
-    /// The client the request came from (or claimed to).
+    /// The party the refusal is held against: the client a message came from once its
+    /// signature verified, else the owner of the server that sent it.
     pub client_id: ClientId,
     /// The service called.
     pub service_id: Option<ServiceId>,
+    /// The security server that sent the message, as its TLS certificate proved it.
+    pub peer_server: Option<SecurityServerId>,
     /// The peer's address, when known.
     pub peer_address: Option<String>,
     /// What happened (the fault text).
     pub reason: String,
+}
+
+/// Whom a refused message is held against (TT-6.8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accused {
+    /// The client a message came from once its signature verified; before that, the owner
+    /// of the security server that sent it (a name in a message proves nothing).
+    pub client: ClientId,
+    /// The service it called.
+    pub service: Option<ServiceId>,
+    /// The security server that sent it, as its TLS certificate proved it.
+    pub peer_server: Option<SecurityServerId>,
+    /// The client the message named, when that was not proven.
+    pub claimed_client: Option<ClientId>,
 }
 
 /// The kind of incident a refusal is, if it is one.
@@ -96,22 +113,23 @@ impl IncidentReporter {
     }
 
     /// Queues a report of `error` if it is an incident.
-    pub fn report(
-        &self,
-        error: &GatewayError,
-        client: &ClientId,
-        service: Option<&ServiceId>,
-        peer_address: Option<String>,
-    ) {
+    pub fn report(&self, error: &GatewayError, accused: Accused) {
         let Some(kind) = kind_of(error) else { return };
+        let reason = match &accused.claimed_client {
+            Some(claimed) if *claimed != accused.client => {
+                format!("{error} (the message named client {claimed}, which its signature did not prove)")
+            }
+            _ => error.to_string(),
+        };
         let report = IncidentReport {
             kind,
             occurred_at: egov_globalconf::signed::rfc3339(egov_pki::unix_now()),
             reporter: self.id.clone(),
-            client_id: client.clone(),
-            service_id: service.cloned(),
-            peer_address,
-            reason: error.to_string(),
+            client_id: accused.client,
+            service_id: accused.service,
+            peer_server: accused.peer_server,
+            peer_address: None,
+            reason,
         };
         if self.queue.try_send(report).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;

@@ -38,6 +38,23 @@ const DROPPED_HEADERS: &[&str] = &[
     "server",
     "content-length",
     "expect",
+    // headers that make a back end (or a proxy in front of it) take another method or path
+    // than the one the access right was checked for (issue 13, item 3)
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-method",
+    // and those that tell it which host and scheme it serves: a peer's value could make it
+    // build links to, or route by, a host of the peer's choosing
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-prefix",
+    "x-forwarded-port",
+    "x-forwarded-server",
 ];
 
 /// Whether a header is carried end to end (request or response).
@@ -72,6 +89,26 @@ pub enum RestError {
     /// The path is longer than [`MAX_PATH_LEN`].
     #[error("the path is longer than {MAX_PATH_LEN} bytes")]
     TooLong,
+    /// A byte that RFC 3986 does not allow there (`#`, a space, a quote, a non-ASCII byte…).
+    #[error("{} at byte {at} is not allowed in a request {part}; percent-encode it", describe_byte(*.byte))]
+    InvalidCharacter {
+        /// The byte.
+        byte: u8,
+        /// Its position in the path and query.
+        at: usize,
+        /// `path` or `query`.
+        part: &'static str,
+    },
+    /// A `%` not followed by two hexadecimal digits.
+    #[error("'%' at byte {0} is not followed by two hexadecimal digits")]
+    BadPercent(usize),
+    /// The path does not start with `/` (it is appended to the service's base URL).
+    #[error("the request path must start with '/' or '?'")]
+    NotAbsolute,
+}
+
+fn describe_byte(byte: u8) -> String {
+    if byte.is_ascii_graphic() { format!("character '{}'", byte as char) } else { format!("byte 0x{byte:02X}") }
 }
 
 /// Longest request path accepted (matching costs grow with the number of segments).
@@ -150,7 +187,11 @@ pub fn normalize_path(raw: &str) -> Result<String, RestError> {
     if raw.len() > MAX_PATH_LEN {
         return Err(RestError::TooLong);
     }
-    let mut out = String::with_capacity(raw.len() + 1);
+    Ok(join_segments(&decoded_segments(raw)?))
+}
+
+fn decoded_segments(raw: &str) -> Result<Vec<String>, RestError> {
+    let mut segments = Vec::new();
     for segment in raw.split('/').filter(|s| !s.is_empty()) {
         let decoded = decode_segment(segment)?;
         // "..;x" is ".." to servlet containers (path parameters): refuse it like ".."
@@ -158,13 +199,149 @@ pub fn normalize_path(raw: &str) -> Result<String, RestError> {
         if bare == "." || bare == ".." {
             return Err(RestError::DotSegment);
         }
+        segments.push(decoded);
+    }
+    Ok(segments)
+}
+
+fn join_segments(segments: &[String]) -> String {
+    let mut out = String::with_capacity(segments.iter().map(|s| s.len() + 1).sum::<usize>().max(1));
+    for segment in segments {
         out.push('/');
-        out.push_str(&decoded);
+        out.push_str(segment);
     }
     if out.is_empty() {
         out.push('/');
     }
-    Ok(out)
+    out
+}
+
+/// Bytes a path segment may hold unencoded (RFC 3986 `pchar` less `%`).
+fn is_pchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b)
+}
+
+/// Bytes a path segment keeps unencoded when forwarded: `pchar` less `;`, so that no
+/// service reads a decoded `;` as the start of path parameters the check did not see.
+const FORWARD_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Checks that every byte of `part` (starting at byte `offset` of the whole target) is
+/// allowed: `pchar`, `/`, well-formed `%XX`, and `?` in a query.
+fn check_bytes(part: &str, offset: usize, query: bool) -> Result<(), RestError> {
+    let bytes = part.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return Err(RestError::BadPercent(offset + i));
+            }
+            i += 3;
+            continue;
+        }
+        if !(is_pchar(b) || b == b'/' || (query && b == b'?')) {
+            return Err(RestError::InvalidCharacter {
+                byte: b,
+                at: offset + i,
+                part: if query { "query" } else { "path" },
+            });
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// A REST request's path and query as the provider's security server checks and forwards
+/// them (TT-2.2.3): every byte a valid RFC 3986 path or query character (so nothing —
+/// a `#`, a space — is cut off or reinterpreted after the check), the path decoded into
+/// the segments the access right is matched against, and the very same segments
+/// re-encoded for the service. One value is checked and then used: what the service
+/// receives is what was checked (issue 13, item 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestPath {
+    /// Decoded segments, empty ones dropped.
+    segments: Vec<String>,
+    /// Whether the path was given at all (`""` and `"?q"` forward to the base URL itself).
+    has_path: bool,
+    /// Whether the path ended with `/` after a segment.
+    trailing_slash: bool,
+    /// The query without `?`, checked but forwarded as it came.
+    query: Option<String>,
+}
+
+impl RequestPath {
+    /// Parses `path[?query]` as carried in a REST request header part: `""`, `?…` or `/…`.
+    pub fn parse(path_and_query: &str) -> Result<Self, RestError> {
+        if path_and_query.len() > MAX_PATH_LEN {
+            return Err(RestError::TooLong);
+        }
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path_and_query, None),
+        };
+        if !(path.is_empty() || path.starts_with('/')) {
+            return Err(RestError::NotAbsolute);
+        }
+        check_bytes(path, 0, false)?;
+        if let Some(q) = query {
+            check_bytes(q, path.len() + 1, true)?;
+        }
+        let segments = decoded_segments(path)?;
+        let trailing_slash = !segments.is_empty() && path.ends_with('/');
+        Ok(Self { segments, has_path: !path.is_empty(), trailing_slash, query: query.map(str::to_owned) })
+    }
+
+    /// The decoded path access rights are matched against (`/` for none).
+    pub fn normalized(&self) -> String {
+        join_segments(&self.segments)
+    }
+
+    /// The decoded segments.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// The query, without `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// What is appended to the service's base URL: the checked segments, each
+    /// percent-encoded again, then the query as received.
+    pub fn forwarded(&self) -> String {
+        let mut out = String::new();
+        if self.has_path {
+            for segment in &self.segments {
+                out.push('/');
+                out.extend(percent_encoding::utf8_percent_encode(segment, FORWARD_ENCODE));
+            }
+            if out.is_empty() || self.trailing_slash {
+                out.push('/');
+            }
+        }
+        if let Some(q) = &self.query {
+            out.push('?');
+            out.push_str(q);
+        }
+        out
+    }
 }
 
 /// Matches a normalised path against an access-right pattern: `*` matches within one
@@ -307,6 +484,52 @@ mod tests {
     }
 
     #[test]
+    fn request_paths_refuse_what_would_be_cut_off_or_reread() {
+        // '#' ends the path for every URL parser after the check (issue 13, item 1)
+        let e = RequestPath::parse("/persons/ID#/payments").unwrap_err();
+        assert_eq!(e, RestError::InvalidCharacter { byte: b'#', at: 11, part: "path" });
+        assert_eq!(e.to_string(), "character '#' at byte 11 is not allowed in a request path; percent-encode it");
+        for bad in ["/a b", "/a\\b", "/a\"b", "/a<b", "/a{b}", "/a|b", "/a^b", "/a`b", "/\u{e9}", "/a\tb", "/a[0]"] {
+            assert!(matches!(RequestPath::parse(bad), Err(RestError::InvalidCharacter { .. })), "{bad:?}");
+        }
+        assert!(matches!(
+            RequestPath::parse("/a?x=1#frag"),
+            Err(RestError::InvalidCharacter { byte: b'#', at: 6, part: "query" })
+        ));
+        assert_eq!(RequestPath::parse("/a%2"), Err(RestError::BadPercent(2)));
+        assert_eq!(RequestPath::parse("/a?q=%zz"), Err(RestError::BadPercent(5)));
+        assert_eq!(RequestPath::parse("persons"), Err(RestError::NotAbsolute));
+        assert_eq!(RequestPath::parse("/a/%2e%2E/b"), Err(RestError::DotSegment));
+        assert!(matches!(RequestPath::parse("/a%2Fb"), Err(RestError::EncodedSeparator(_))));
+    }
+
+    #[test]
+    fn request_paths_forward_exactly_the_checked_segments() {
+        let p = RequestPath::parse("/persons//5ZX%37K2P/payments/?year=2025&x=a%2Bb").unwrap();
+        assert_eq!(p.normalized(), "/persons/5ZX7K2P/payments");
+        assert_eq!(p.forwarded(), "/persons/5ZX7K2P/payments/?year=2025&x=a%2Bb");
+        // a decoded '?', '#' or ';' stays inside its segment when forwarded
+        let p = RequestPath::parse("/files/secret.xml%3F.json").unwrap();
+        assert_eq!(p.segments(), ["files", "secret.xml?.json"]);
+        assert_eq!(p.forwarded(), "/files/secret.xml%3F.json");
+        assert_eq!(RequestPath::parse("/files/a%23b").unwrap().forwarded(), "/files/a%23b");
+        assert_eq!(RequestPath::parse("/files/a;v=1").unwrap().forwarded(), "/files/a%3Bv=1");
+        assert_eq!(RequestPath::parse("/caf%C3%A9").unwrap().forwarded(), "/caf%C3%A9");
+        assert_eq!(RequestPath::parse("").unwrap().forwarded(), "");
+        assert_eq!(RequestPath::parse("?q=1").unwrap().forwarded(), "?q=1");
+        assert_eq!(RequestPath::parse("/").unwrap().forwarded(), "/");
+        assert_eq!(RequestPath::parse("/").unwrap().normalized(), "/");
+    }
+
+    #[test]
+    fn steering_headers_are_not_forwarded() {
+        for name in ["X-HTTP-Method-Override", "x-original-url", "X-Rewrite-URL", "X-Forwarded-Host", "Forwarded"] {
+            assert!(!is_forwarded_header(name), "{name}");
+        }
+        assert!(is_forwarded_header("accept"));
+    }
+
+    #[test]
     fn glob_matching() {
         assert!(path_matches("/**", "/"));
         assert!(path_matches("/**", "/a/b/c"));
@@ -345,6 +568,26 @@ mod tests {
         #[test]
         fn target_parsing_never_panics(raw in "\\PC{0,100}") {
             let _ = RestTarget::parse(&raw);
+        }
+
+        #[test]
+        fn forwarded_paths_parse_back_to_the_checked_segments(raw in "(/([a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9A-F]{2}){0,6}){0,5}(\\?[a-z=&%0-9A-F]{0,10})?") {
+            if let Ok(p) = RequestPath::parse(&raw) {
+                let again = RequestPath::parse(&p.forwarded()).unwrap();
+                prop_assert_eq!(again.segments(), p.segments());
+                prop_assert_eq!(again.query(), p.query());
+                // what a URL parser (the service's) sees as the path is the checked one
+                let url = url::Url::parse(&format!("http://service.local{}", p.forwarded())).unwrap();
+                prop_assert_eq!(url.fragment(), None);
+                let seen: Vec<String> = url.path_segments().unwrap().filter(|s| !s.is_empty())
+                    .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().unwrap().into_owned()).collect();
+                prop_assert_eq!(&seen, p.segments());
+            }
+        }
+
+        #[test]
+        fn request_path_parsing_never_panics(raw in "\\PC{0,80}") {
+            let _ = RequestPath::parse(&raw);
         }
 
         #[test]

@@ -66,6 +66,11 @@ pub enum SoapError {
     /// The body is not what the header announces.
     #[error("invalid SOAP body: {0}")]
     InvalidBody(String),
+    /// The HTTP `SOAPAction` names another operation than the `service` header.
+    #[error(
+        "SOAPAction {0:?} does not name the service '{1}'; send an empty SOAPAction or one ending in the service code"
+    )]
+    InvalidSoapAction(String, String),
 }
 
 impl SoapError {
@@ -83,7 +88,28 @@ impl SoapError {
             SoapError::InvalidSecurityServerIdentifier(_) => "InvalidSecurityServerIdentifier",
             SoapError::MissingBody => "MissingBody",
             SoapError::InvalidBody(_) => "InvalidBody",
+            SoapError::InvalidSoapAction(..) => "InvalidSoapAction",
         }
+    }
+}
+
+/// The `SOAPAction` a service receives for a request to `service_code`: the client's
+/// when it is empty or names that operation (its last part after `/`, `#` or `:`, as in
+/// `"urn:getPerson"` or `"http://agency/getPerson"`), `""` when the client sent none.
+/// Anything else is refused: services that dispatch on `SOAPAction` must not be steered to
+/// an operation other than the one the access right was checked for (issue 13, item 3).
+pub fn checked_soap_action(action: Option<&str>, service_code: &str) -> Result<String, SoapError> {
+    let Some(raw) = action else { return Ok("\"\"".to_owned()) };
+    let bare = raw.trim();
+    let bare = bare.strip_prefix('"').and_then(|b| b.strip_suffix('"')).unwrap_or(bare);
+    let refused = || SoapError::InvalidSoapAction(raw.chars().take(120).collect(), service_code.to_owned());
+    if bare.contains('"') || raw.chars().any(char::is_control) {
+        return Err(refused());
+    }
+    if bare.is_empty() || bare.rsplit(['/', '#', ':']).next() == Some(service_code) {
+        Ok(raw.trim().to_owned())
+    } else {
+        Err(refused())
     }
 }
 

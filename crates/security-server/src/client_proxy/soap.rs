@@ -66,6 +66,9 @@ async fn exchange(
         ));
     }
     check_target_server(gateway, header)?;
+    // refused here already, with the client's own fault, rather than by the provider
+    soap::checked_soap_action(soap_action.as_deref(), header.service.service_code())
+        .map_err(GatewayError::ClientSoap)?;
     let meta = gateway.request_meta(
         header.client.clone(),
         header.service.clone(),

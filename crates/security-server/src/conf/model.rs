@@ -163,9 +163,20 @@ pub struct Endpoint {
     pub path: String,
 }
 
-/// Proof that the access check passed; the forwarding step requires it.
+/// Proof that the access check passed (TT-2.2.3). The call to the service
+/// ([`crate::backend::Backend::call_service`]) requires it, and for REST it carries the very
+/// path that was checked, so that what the service receives cannot differ from it.
 #[derive(Debug)]
-pub struct AccessGranted(());
+pub struct AccessGranted {
+    path: Option<rest::RequestPath>,
+}
+
+impl AccessGranted {
+    /// The REST path and query the right was checked for (`None` for SOAP).
+    pub fn rest_path(&self) -> Option<&rest::RequestPath> {
+        self.path.as_ref()
+    }
+}
 
 /// The configuration snapshot.
 #[derive(Debug, Default, Clone)]
@@ -216,8 +227,10 @@ impl ServerConf {
         Ok((entry, description))
     }
 
-    /// Checks that `client` may call `service` with `method` on `rest_path` (REST; `None`
-    /// for SOAP, where only service-level rights apply). Versions are ignored, as in X-Road.
+    /// Checks that `client` may call `service` with `method` on `rest_path` (REST: the path
+    /// and query as received, `None` for SOAP, where only service-level rights apply).
+    /// Versions are ignored, as in X-Road. The path is parsed once, here, and travels on in
+    /// the proof: the service is called with what was checked.
     pub fn check_access(
         &self,
         client: &ClientId,
@@ -230,19 +243,20 @@ impl ServerConf {
         let denied = || GatewayError::AccessDenied(format!("{client} may not call {}", service.without_version()));
         let rights = self.access.get(&key).ok_or_else(denied)?;
         let path = match rest_path {
-            Some(raw) => Some(rest::normalize_path(raw).map_err(|e| GatewayError::BadRequest(e.to_string()))?),
+            Some(raw) => Some(rest::RequestPath::parse(raw).map_err(|e| GatewayError::BadRequest(e.to_string()))?),
             None => None,
         };
+        let normalized = path.as_ref().map(rest::RequestPath::normalized);
         let allowed = rights.iter().any(|right| {
             let subject_ok = self.is_subject(&right.subject, service.provider(), client, global_groups);
             let method_ok = right.method == "*" || right.method.eq_ignore_ascii_case(method);
-            let path_ok = match &path {
+            let path_ok = match &normalized {
                 Some(p) => rest::path_matches(&right.path, p),
                 None => right.path == "/**",
             };
             subject_ok && method_ok && path_ok
         });
-        if allowed { Ok(AccessGranted(())) } else { Err(denied()) }
+        if allowed { Ok(AccessGranted { path }) } else { Err(denied()) }
     }
 
     /// Whether `client` is `subject` for a service of `provider`.
@@ -356,6 +370,53 @@ mod tests {
             c.check_access(&stranger, &svc, "GET", Some("/"), &NoGlobalGroups),
             Err(GatewayError::AccessDenied(_))
         ));
+    }
+
+    /// Issue 13, item 1: a granted `/persons/*/payments` must not open `/persons/ID` through
+    /// a `#` (cut off by every URL parser after the check), and a granted `*.json` must not
+    /// open another file; the proof carries the path the service will receive.
+    #[test]
+    fn checked_path_is_the_forwarded_path() {
+        let mut c = conf();
+        let svc: ServiceId = "AZ/GOV/2/insurance/payments".parse().unwrap();
+        let portal: ClientId = "AZ/GOV/1/portal".parse().unwrap();
+        let denied =
+            |c: &ServerConf, path: &str| match c.check_access(&portal, &svc, "GET", Some(path), &NoGlobalGroups) {
+                Ok(granted) => panic!("{path} granted, forwarded as {:?}", granted.rest_path().map(|p| p.forwarded())),
+                Err(e) => e,
+            };
+        assert!(matches!(denied(&c, "/persons/ID#/payments"), GatewayError::BadRequest(m) if m.contains("'#'")));
+        assert!(matches!(denied(&c, "/persons/ID%23/payments/x"), GatewayError::AccessDenied(_)));
+        let granted =
+            c.check_access(&portal, &svc, "GET", Some("/persons/I%44/payments?y=1"), &NoGlobalGroups).unwrap();
+        assert_eq!(granted.rest_path().unwrap().forwarded(), "/persons/ID/payments?y=1");
+        // a '#' that arrived encoded stays inside its segment
+        let granted = c.check_access(&portal, &svc, "GET", Some("/persons/ID%23/payments"), &NoGlobalGroups).unwrap();
+        assert_eq!(granted.rest_path().unwrap().forwarded(), "/persons/ID%23/payments");
+
+        let key = (svc.provider().clone(), svc.service_code().to_owned());
+        c.access.insert(
+            key,
+            vec![AccessRight {
+                subject: Subject::Client(portal.clone()),
+                method: "GET".into(),
+                path: "/files/*.json".into(),
+            }],
+        );
+        assert!(c.check_access(&portal, &svc, "GET", Some("/files/report.json"), &NoGlobalGroups).is_ok());
+        for escape in ["/files/secret.xml#.json", "/files/secret.xml?.json", "/files/a/..%2F..%2Fsecret.json"] {
+            assert!(!matches!(denied(&c, escape), GatewayError::AccessDenied(_)) || escape.contains('?'), "{escape}");
+        }
+        // "?" starts the query: the path is /files/secret.xml, which is not *.json
+        assert!(matches!(denied(&c, "/files/secret.xml?.json"), GatewayError::AccessDenied(_)));
+        // an encoded '?' or ';' reaches the service encoded: one file named like that, not secret.xml
+        for (path, forwarded) in [
+            ("/files/secret.xml%3F.json", "/files/secret.xml%3F.json"),
+            ("/files/secret.xml;.json", "/files/secret.xml%3B.json"),
+        ] {
+            let granted = c.check_access(&portal, &svc, "GET", Some(path), &NoGlobalGroups).unwrap();
+            assert_eq!(granted.rest_path().unwrap().forwarded(), forwarded);
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ use egov_pki::CertProfile;
 use crate::error::{GatewayError, Origin};
 use crate::gateway::{Gateway, log_entry, remote_fault_body, signature_error};
 use crate::http::{Body, read_body, response};
+use crate::incidents::Accused;
 use crate::observe::Observation;
 use crate::transport::message::{self, FAULT_CONTENT_TYPE, Protocol, RequestMeta, ResponseMeta, SignatureBlock};
 use crate::transport::signing::SignatureVerified;
@@ -50,7 +51,7 @@ pub(crate) struct Accepted<'a> {
     pub body: &'a [u8],
     pub digest: [u8; 32],
     pub block: SignatureBlock,
-    #[allow(dead_code)] // held as proof: a request reaches a service only with a verified signature
+    /// Proof of the signature check: the call to a service requires it.
     pub signature: SignatureVerified,
     logged: AtomicBool,
     query_id: Mutex<Option<String>>,
@@ -94,9 +95,46 @@ impl Accepted<'_> {
     }
 }
 
+/// What is known of a message's parties when it is refused, for the incident report
+/// (TT-6.8). The TLS peer is authenticated first; the client and service a message names are
+/// only a claim until its signature verified, and a forged claim must not be recorded
+/// against the member it names (issue 13, item 8).
+#[derive(Debug, Default)]
+struct Parties {
+    /// The security server at the other end of the TLS connection, once authenticated.
+    peer: Option<egov_xroad::SecurityServerId>,
+    /// The client and service the message names.
+    claimed: Option<(egov_xroad::ClientId, egov_xroad::ServiceId)>,
+    /// Whether the claimed client's signature verified.
+    client_verified: bool,
+}
+
+impl Parties {
+    /// Whom a refusal is held against; `certificate_owner` names the owner of the peer's
+    /// certificate when the peer was refused before it was identified.
+    fn accused(self, certificate_owner: impl FnOnce() -> Option<egov_xroad::ClientId>) -> Option<Accused> {
+        let (claimed_client, service) = match self.claimed {
+            Some((c, s)) => (Some(c), Some(s)),
+            None => (None, None),
+        };
+        match (claimed_client, self.peer) {
+            (Some(client), peer_server) if self.client_verified => {
+                Some(Accused { client, service, peer_server, claimed_client: None })
+            }
+            // an unproven claim: the sending server's owner answers for it
+            (claimed_client, Some(peer)) => {
+                Some(Accused { client: peer.owner().clone(), service, peer_server: Some(peer), claimed_client })
+            }
+            (claimed_client, None) => {
+                certificate_owner().map(|client| Accused { client, service: None, peer_server: None, claimed_client })
+            }
+        }
+    }
+}
+
 /// Handles one transport message from a peer whose TLS certificate is `peer_cert`.
 pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert: Arc<Vec<u8>>) -> Response<Body> {
-    let mut parties = None;
+    let mut parties = Parties::default();
     let mut obs = Observation::start(ServerType::Producer, "SOAP");
     match process(&gateway, request, &peer_cert, &mut parties, &mut obs).await {
         Ok(r) => {
@@ -104,13 +142,9 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer_cert
             r
         }
         Err(e) => {
-            let (client, service) = match parties {
-                Some((c, s)) => (Some(c), Some(s)),
-                // refused before the message was read: the TLS peer's owner is the party
-                None => (peer_owner(&gateway, &peer_cert), None),
-            };
-            if let Some(client) = client {
-                gateway.incidents.report(&e, &client, service.as_ref(), None);
+            // refused before the peer was identified: the owner its certificate names is the party
+            if let Some(accused) = parties.accused(|| peer_owner(&gateway, &peer_cert)) {
+                gateway.incidents.report(&e, accused);
             }
             // errors raised by shared code name the consumer side; here they are the provider's
             let e = match e {
@@ -137,7 +171,7 @@ async fn process(
     gateway: &Gateway,
     request: Request<Incoming>,
     peer_cert: &[u8],
-    parties: &mut Option<(egov_xroad::ClientId, egov_xroad::ServiceId)>,
+    parties: &mut Parties,
     obs: &mut Observation,
 ) -> Result<Response<Body>, GatewayError> {
     let now = egov_pki::unix_now();
@@ -158,6 +192,7 @@ async fn process(
             format!("certificate is not issued to {}", peer.id),
         ));
     }
+    parties.peer = Some(peer.id.clone());
     // 2. the transport message
     if request.method() != Method::POST || request.uri().path() != message::PATH {
         return Err(GatewayError::InvalidMessage(Origin::ServerProxy, format!("expected POST {}", message::PATH)));
@@ -169,7 +204,7 @@ async fn process(
     })?;
     let frames = message::decode(&bytes).map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
     let meta: RequestMeta = frames.meta().map_err(|e| GatewayError::InvalidMessage(Origin::ServerProxy, e))?;
-    *parties = Some((meta.client.clone(), meta.service.clone()));
+    parties.claimed = Some((meta.client.clone(), meta.service.clone()));
     obs.client = Some(meta.client.clone());
     obs.service = Some(meta.service.clone());
     obs.request_id = Some(meta.request_id.clone());
@@ -198,6 +233,7 @@ async fn process(
         .verifier
         .verify(&digest, &block, &meta.client, now)
         .map_err(|e| signature_error(Origin::ServerProxy, e))?;
+    parties.client_verified = true;
     gateway.check_ocsp(&dir, Origin::ServerProxy, &block, signature.signer_der(), Some(peer_cert), now)?;
     gateway.replay.check(&meta.nonce, meta.timestamp_ms, message::now_ms()).map_err(GatewayError::ReplayedMessage)?;
     // 6. the provider is ours
@@ -278,4 +314,34 @@ async fn process(
 pub(crate) fn service_timeout(gateway: &Gateway, own: Option<u64>) -> std::time::Duration {
     let federation = gateway.directory.get().limits().service_timeout_ms;
     std::time::Duration::from_millis(own.map_or(federation, |t| t.min(federation)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parties(verified: bool, peer: bool) -> Parties {
+        Parties {
+            peer: peer.then(|| "AZ/GOV/1400000066/ss-evil".parse().unwrap()),
+            claimed: Some(("AZ/GOV/1400000002/registry".parse().unwrap(), "AZ/GOV/1400000003/x/svc".parse().unwrap())),
+            client_verified: verified,
+        }
+    }
+
+    /// Issue 13, item 8: a client named in a message that was refused before its signature
+    /// verified is not held responsible; the server that sent it is.
+    #[test]
+    fn unproven_clients_are_not_accused() {
+        let a = parties(false, true).accused(|| None).unwrap();
+        assert_eq!(a.client.to_string(), "AZ/GOV/1400000066");
+        assert_eq!(a.peer_server.unwrap().to_string(), "AZ/GOV/1400000066/ss-evil");
+        assert_eq!(a.claimed_client.unwrap().to_string(), "AZ/GOV/1400000002/registry");
+        let a = parties(true, true).accused(|| None).unwrap();
+        assert_eq!(a.client.to_string(), "AZ/GOV/1400000002/registry");
+        assert_eq!(a.claimed_client, None);
+        // not even the peer identified: the owner its certificate names, if any
+        let a = parties(false, false).accused(|| Some("AZ/GOV/1400000077".parse().unwrap())).unwrap();
+        assert_eq!(a.client.to_string(), "AZ/GOV/1400000077");
+        assert!(parties(false, false).accused(|| None).is_none());
+    }
 }

@@ -27,8 +27,8 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             format!("the request names security server {target}, this is {}", gateway.id),
         ));
     }
-    request.log(gateway, Some(header.id.clone())).await?;
     if let Some(answer) = meta::soap(gateway, request, &parsed)? {
+        request.log(gateway, Some(header.id.clone())).await?;
         return Ok(answer);
     }
     let conf = gateway.conf.get();
@@ -39,21 +39,35 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
     if let Some(notice) = &description.disabled_notice {
         return Err(GatewayError::ServiceDisabled(notice.clone()));
     }
-    let _granted =
-        conf.check_access(&header.client, &header.service, "POST", None, gateway.directory.get().as_ref())?;
+    let granted = conf.check_access(&header.client, &header.service, "POST", None, gateway.directory.get().as_ref())?;
+    // a patched consumer's server could send any SOAPAction: it must name this service
+    let action = soap::checked_soap_action(request.meta.soap_action.as_deref(), header.service.service_code())
+        .map_err(GatewayError::ClientSoap)?;
+    // only a request that may reach the service is logged in full (TT-2.2.2); a refused one
+    // leaves its operational record (observe.rs), not its contents (issue 13, item 11)
+    request.log(gateway, Some(header.id.clone())).await?;
 
     let mut headers = HeaderMap::new();
     let content_type = request.meta.content_type.as_deref().unwrap_or("text/xml; charset=utf-8");
     if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    if let Some(action) = request.meta.soap_action.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
+    if let Ok(action) = HeaderValue::from_str(&action) {
         headers.insert(http::HeaderName::from_static("soapaction"), action);
     }
     let timeout = service_timeout(gateway, entry.timeout_ms);
     let reply = gateway
         .backend
-        .call_service(&conf, Method::POST, &entry.url, headers, Bytes::copy_from_slice(request.message), timeout)
+        .call_service(
+            &conf,
+            &entry.url,
+            granted,
+            &request.signature,
+            Method::POST,
+            headers,
+            Bytes::copy_from_slice(request.message),
+            timeout,
+        )
         .await?;
     let reply_type = reply
         .headers

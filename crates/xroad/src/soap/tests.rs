@@ -214,3 +214,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn soap_action_must_name_the_service() {
+    assert_eq!(checked_soap_action(None, "getPerson").unwrap(), "\"\"");
+    for ok in ["", "\"\"", "\"getPerson\"", "urn:getPerson", "\"http://agency.az/person#getPerson\"", " getPerson "] {
+        assert_eq!(checked_soap_action(Some(ok), "getPerson").unwrap(), ok.trim(), "{ok:?}");
+    }
+    for bad in ["\"deletePerson\"", "urn:getPerson/delete", "getPersonX", "\"get\"Person\"", "a\nb"] {
+        let e = checked_soap_action(Some(bad), "getPerson").unwrap_err();
+        assert_eq!(e.code(), "InvalidSoapAction", "{bad:?}");
+    }
+}
