@@ -10,7 +10,7 @@
 //! | `META-INF/signatures.xml` | XAdES signature (egov_pki::xades), with the stapled OCSP response |
 //! | `sig-hashchainresult.xml`, `sig-hashchain.xml` | batch signature: root, and the path from this message |
 //! | `ts-hashchainresult.xml`, `ts-hashchain.xml` | batch time-stamp: root, and the path from `signatures.xml` |
-//! | `META-INF/timestamp.tst` | RFC 3161 token over `ts-hashchainresult.xml` |
+//! | `META-INF/timestamp.tst` | RFC 3161 token over `ts-hashchainresult.xml`, base64 text of the DER as X-Road writes it |
 //! | `META-INF/ASiCManifest.xml` | names the token and what it covers |
 //! | `META-INF/manifest.xml` | ODF manifest of the data files |
 //! | `META-INF/egov-record.json` | egov: the record's place in the log's hash chain |
@@ -170,11 +170,29 @@ pub fn build(record: &StoredRecord, contents: &Contents, batch: &TimeStampBatch)
         ("ts-hashchain.xml", hashchain_xml(&proofs[index], &["/META-INF/signatures.xml"]).into_bytes()),
         ("META-INF/ASiCManifest.xml", asic_manifest(ts_result.as_bytes()).into_bytes()),
         ("ts-hashchainresult.xml", ts_result.into_bytes()),
-        ("META-INF/timestamp.tst", batch.token.clone()),
+        // X-Road writes the token as base64 text of its DER, and its verifier reads it so
+        // (issue 13 item 17); timestamp_token reads this and the raw DER of older containers
+        ("META-INF/timestamp.tst", STANDARD.encode(&batch.token).into_bytes()),
         ("META-INF/manifest.xml", manifest(&data).into_bytes()),
         ("META-INF/egov-record.json", info.into_bytes()),
     ]);
     write_zip(&entries)
+}
+
+/// The DER time-stamp token in a `META-INF/timestamp.tst` entry: base64 text of the DER (as
+/// X-Road and egov write it now), or the raw DER that egov containers held before. A DER
+/// token is an ASN.1 SEQUENCE, so raw DER starts with byte 0x30, while its base64 text starts
+/// with `M` (0x30 is `001100…`): the first byte tells the two apart.
+pub fn timestamp_token(entry: &[u8]) -> Result<Vec<u8>, String> {
+    if entry.first() == Some(&0x30) {
+        return Ok(entry.to_vec());
+    }
+    let text: Vec<u8> = entry.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let der = STANDARD.decode(&text).map_err(|e| format!("neither DER nor base64 text of a DER token ({e})"))?;
+    if der.first() != Some(&0x30) {
+        return Err("the base64 text does not hold a DER time-stamp token".into());
+    }
+    Ok(der)
 }
 
 /// Writes a ZIP with `mimetype` first and stored, every entry with a fixed date (the same

@@ -156,8 +156,9 @@ pub fn verify_container(bytes: &[u8], cas: &[Vec<u8>]) -> Result<ContainerReport
         return Err(broken("ts-hashchain.xml", "does not lead from signatures.xml to the time-stamped root"));
     }
     let imprint = xades::sha256(ts_result.as_bytes());
-    let ts = verify_token(entry(&entries, "META-INF/timestamp.tst")?, &imprint, cas)
+    let token = asic::timestamp_token(entry(&entries, "META-INF/timestamp.tst")?)
         .map_err(|e| broken("META-INF/timestamp.tst", e))?;
+    let ts = verify_token(&token, &imprint, cas).map_err(|e| broken("META-INF/timestamp.tst", e))?;
     if !text(&entries, "META-INF/ASiCManifest.xml")?.contains(&crate::log::b64(&imprint)) {
         return Err(broken("META-INF/ASiCManifest.xml", "does not name ts-hashchainresult.xml's digest"));
     }
