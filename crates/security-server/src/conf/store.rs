@@ -9,6 +9,17 @@ use sqlx::Row;
 
 use super::model::{AccessRight, Description, DescriptionKind, Endpoint, ServerConf, ServiceEntry, Subject};
 
+/// How a kept adapter token starts: `sha256:` and the hex digest.
+const TOKEN_DIGEST_PREFIX: &str = "sha256:";
+
+/// What is kept of an adapter's push token: its SHA-256. The token is meant to be a long
+/// random secret (docs/adapter.md; the demo draws 128 random bits), so an unsalted digest
+/// cannot be turned back into it, and a copy of the database does not let anyone push
+/// mappings to the adapter (issue 13 item 10).
+fn adapter_token_digest(token: &str) -> String {
+    format!("{TOKEN_DIGEST_PREFIX}{}", egov_globalconf::hash_hex(&egov_pki::xades::sha256(token.as_bytes())))
+}
+
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -235,7 +246,8 @@ impl ConfStore {
         Ok(())
     }
 
-    /// Keeps an adapter's mapping, address, push token and HTTPS certificate.
+    /// Keeps an adapter's mapping, address, the SHA-256 of its push token (never the token:
+    /// issue 13 item 10) and HTTPS certificate.
     pub async fn save_adapter(
         &self,
         adapter: &crate::adapters::StoredAdapter,
@@ -259,7 +271,7 @@ impl ConfStore {
         .bind(adapter.client.to_string())
         .bind(&adapter.base_url)
         .bind(&adapter.mapping)
-        .bind(token)
+        .bind(adapter_token_digest(token))
         .bind(certificate)
         .bind(now)
         .execute(&mut *tx)
@@ -273,12 +285,19 @@ impl ConfStore {
         Ok(self.adapters().await?.into_iter().find(|a| a.name == name))
     }
 
-    /// The push token of an adapter.
-    pub async fn adapter_token(&self, name: &str) -> Result<Option<String>, ConfError> {
-        Ok(sqlx::query_scalar("SELECT token FROM adapters WHERE name = $1")
+    /// Whether `token` is the push token adapter `name` was last connected with (`None`: no
+    /// such adapter). Only the token's digest is kept; digests are compared in constant time.
+    pub async fn adapter_token_matches(&self, name: &str, token: &str) -> Result<Option<bool>, ConfError> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT token FROM adapters WHERE name = $1")
             .bind(name)
             .fetch_optional(self.db.pool())
-            .await?)
+            .await?;
+        Ok(stored.map(|kept| {
+            // a row written before tokens were hashed holds the token itself
+            let kept = if kept.starts_with(TOKEN_DIGEST_PREFIX) { kept } else { adapter_token_digest(&kept) };
+            aws_lc_rs::constant_time::verify_slices_are_equal(kept.as_bytes(), adapter_token_digest(token).as_bytes())
+                .is_ok()
+        }))
     }
 
     /// Every adapter this server keeps.
