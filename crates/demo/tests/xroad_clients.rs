@@ -58,3 +58,52 @@ async fn pyxroad_calls_every_demo_soap_service_from_the_served_wsdl() {
 async fn zeep_calls_every_demo_soap_service_with_the_wsdls_declared_header() {
     every_soap_service_through("zeep").await;
 }
+
+/// What a client gets from `getWsdl` (through `GET /wsdl?…`) and `getOpenAPI` names no
+/// adapter's or back end's address (issue 13 item 15): `soap:address` is the X-Road
+/// placeholder, OpenAPI `servers` the service's path on the client's own security server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_descriptions_name_no_internal_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = egov_demo::demo::start(dir.path(), PEOPLE).await.unwrap();
+    let internal: Vec<String> = demo
+        .agencies
+        .adapters
+        .iter()
+        .map(|a| a.1.addr().to_string())
+        .chain(demo.agencies.legacy.iter().map(|(_, l)| l.url.trim_start_matches("http://").to_owned()))
+        .collect();
+    assert!(!internal.is_empty());
+    let http = reqwest::Client::new();
+    let mut described = 0;
+    for s in demo.manifest["services"].as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        let client_url = s["client_url"].as_str().unwrap();
+        let parts: Vec<&str> = id.split('/').collect();
+        let text = if s["protocol"] == "soap" {
+            let url = format!(
+                "{client_url}/wsdl?xRoadInstance={}&memberClass={}&memberCode={}&subsystemCode={}&serviceCode={}&version={}",
+                parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]
+            );
+            let text = http.get(url).send().await.unwrap().text().await.unwrap();
+            assert!(text.contains(r#"location="http://example.org/xroad-endpoint""#), "{id}: {text}");
+            text
+        } else {
+            let provider = parts[..4].join("/");
+            let url = format!("{client_url}/r1/{provider}/getOpenAPI?serviceCode={}", parts[4]);
+            let answer = http.get(url).header("X-Road-Client", s["client"].as_str().unwrap()).send().await.unwrap();
+            assert_eq!(answer.status(), 200, "{id}");
+            let text = answer.text().await.unwrap();
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(doc["servers"], serde_json::json!([{"url": format!("/r1/{provider}/{}", parts[4])}]), "{id}");
+            text
+        };
+        for address in &internal {
+            assert!(!text.contains(address.as_str()), "{id} names {address}: {text}");
+        }
+        described += 1;
+    }
+    assert_eq!(described, demo.manifest["services"].as_array().unwrap().len());
+    demo.agencies.stop().await;
+    demo.federation.stop().await;
+}

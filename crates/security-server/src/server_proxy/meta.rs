@@ -139,11 +139,102 @@ pub(crate) fn rest(
             let (_, description) = conf.service(&target)?;
             match (&description.kind, &description.document) {
                 (DescriptionKind::OpenApi, Some(doc)) => {
-                    Ok(Some((200, "application/json".into(), Bytes::from(doc.clone()))))
+                    let served = openapi_without_addresses(doc, &target)?;
+                    Ok(Some((200, "application/json".into(), Bytes::from(served))))
                 }
                 _ => Err(GatewayError::ServiceType(format!("{target} has no OpenAPI description"))),
             }
         }
         _ => Ok(None),
+    }
+}
+
+/// The stored OpenAPI document with every server address replaced by the service's path on
+/// the client's own security server (`/r1/INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE`, relative,
+/// so it resolves against the security server the client asked): the back end's real
+/// address must not leave this server, as `getWsdl` rewrites `soap:address` (PR-MREST,
+/// issue 13 item 15). `servers` is replaced at the top, in every path item and in every
+/// operation; a Swagger 2 document loses `host` and `schemes` and gets that `basePath`.
+fn openapi_without_addresses(document: &str, service: &ServiceId) -> Result<String, GatewayError> {
+    let mut doc: serde_json::Value = serde_json::from_str(document)
+        .map_err(|e| GatewayError::Internal(format!("stored OpenAPI document is not JSON: {e}")))?;
+    let provider = service.provider();
+    // each identifier part one path segment (PR-REST §3.1), RFC 3986 unreserved kept
+    const PART: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    let segment = |s: &str| percent_encoding::utf8_percent_encode(s, PART).to_string();
+    let mut path = format!(
+        "/r1/{}/{}/{}",
+        segment(provider.instance()),
+        segment(provider.member_class()),
+        segment(provider.member_code())
+    );
+    if let Some(sub) = provider.subsystem_code() {
+        path.push('/');
+        path.push_str(&segment(sub));
+    }
+    path.push('/');
+    path.push_str(&segment(service.service_code()));
+    let servers = serde_json::json!([{ "url": path }]);
+    let Some(root) = doc.as_object_mut() else {
+        return Err(GatewayError::Internal("stored OpenAPI document is not a JSON object".into()));
+    };
+    if root.contains_key("swagger") {
+        root.remove("host");
+        root.remove("schemes");
+        root.insert("basePath".into(), path.clone().into());
+    }
+    root.insert("servers".into(), servers.clone());
+    if let Some(paths) = root.get_mut("paths").and_then(serde_json::Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(serde_json::Value::as_object_mut) {
+            if item.contains_key("servers") {
+                item.insert("servers".into(), servers.clone());
+            }
+            for operation in item.values_mut().filter_map(serde_json::Value::as_object_mut) {
+                if operation.contains_key("servers") {
+                    operation.insert("servers".into(), servers.clone());
+                }
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No back-end address survives, wherever the document names servers (issue 13 item 15).
+    #[test]
+    fn openapi_servers_name_the_service_path_not_the_back_end() {
+        let service: ServiceId = "AZ/GOV/1400000012/insurance/payments".parse().unwrap();
+        let stored = serde_json::json!({
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "http://10.1.2.3:8080/internal"}, {"url": "https://backend.local/api"}],
+            "paths": {"/persons/{id}": {
+                "servers": [{"url": "http://10.1.2.3:8081"}],
+                "get": {"servers": [{"url": "http://10.1.2.3:8082"}], "responses": {}},
+                "parameters": []
+            }}
+        })
+        .to_string();
+        let served = openapi_without_addresses(&stored, &service).unwrap();
+        for internal in ["10.1.2.3", "backend.local"] {
+            assert!(!served.contains(internal), "{served}");
+        }
+        let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
+        let expected = serde_json::json!([{"url": "/r1/AZ/GOV/1400000012/insurance/payments"}]);
+        assert_eq!(doc["servers"], expected);
+        assert_eq!(doc["paths"]["/persons/{id}"]["servers"], expected);
+        assert_eq!(doc["paths"]["/persons/{id}"]["get"]["servers"], expected);
+        // the rest of the document is as stored
+        assert_eq!(doc["info"]["title"], "t");
+        assert!(doc["paths"]["/persons/{id}"]["get"]["responses"].is_object());
+
+        let swagger = r#"{"swagger":"2.0","host":"10.1.2.3:8080","schemes":["http"],"basePath":"/x","paths":{}}"#;
+        let served = openapi_without_addresses(swagger, &service).unwrap();
+        assert!(!served.contains("10.1.2.3"), "{served}");
+        assert!(served.contains(r#""basePath":"/r1/AZ/GOV/1400000012/insurance/payments""#), "{served}");
     }
 }
