@@ -216,7 +216,7 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registration::tests::{TestIssuer, request};
+    use crate::registration::tests::{TestIssuer, enrolled};
     use egov_pki::{CertificationAuthority, KeyAlgorithm};
 
     async fn exercise(store: CentralStore) {
@@ -236,7 +236,7 @@ mod tests {
         assert!(publisher.latest("staging").await.is_err());
 
         store.add_member(&crate::registry::tests::ministry()).await.unwrap();
-        let r = store.submit_registration(&request("AZ/GOV/1400000002/ss1")).await.unwrap();
+        let r = store.submit_registration(&enrolled(&store, "AZ/GOV/1400000002/ss1").await).await.unwrap();
         store.approve_registration(&r.id, issuer.as_ref()).await.unwrap();
         issuer.1.lock().unwrap().push("0abc".into());
         assert_eq!(publisher.publish("production").await.unwrap(), 1);
@@ -255,7 +255,7 @@ mod tests {
 
         // a server registered for the test environment (TT-3.8) is in the test
         // configuration only: production servers never learn of it
-        let mut test_req = request("AZ/GOV/1400000002/ss-test");
+        let mut test_req = enrolled(&store, "AZ/GOV/1400000002/ss-test").await;
         test_req.environment = "test".into();
         let r = store.submit_registration(&test_req).await.unwrap();
         store.approve_registration(&r.id, issuer.as_ref()).await.unwrap();

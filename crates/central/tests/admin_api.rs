@@ -178,17 +178,39 @@ async fn register_server(c: &Central, op: &AdminClient, id: &str) -> AdminClient
     let auth_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let sign_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let csr = |key: &PrivateKey, p: &CertProfile| STANDARD.encode(key.certificate_request(p).unwrap());
-    let request = json!({"server_id": id, "address": "127.0.0.1:5500",
+    let mut request = json!({"server_id": id, "address": "127.0.0.1:5500",
         "auth_csr": csr(&auth_key, &CertProfile::Auth(server.clone())),
         "sign_csr": csr(&sign_key, &CertProfile::Sign(server.owner().clone()))});
     let http = egov_security_server::central_http::CentralHttp::new();
-    let (status, body) =
-        http.post_json(&format!("{}/registration", c.running.public_url), &request, 1 << 16).await.unwrap();
+    let url = format!("{}/registration", c.running.public_url);
+    // without the enrolment code the operator issues when adding the server: refused (403)
+    let (status, body) = http.post_json(&url, &request, 1 << 16).await.unwrap();
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("enrolment code"), "{}", String::from_utf8_lossy(&body));
+    let issued = op
+        .ok("POST", &format!("/api/v1/security-servers/{}/enrolment-code", path_segment(id)), Some(&json!({})))
+        .await
+        .unwrap();
+    conforms("EnrolmentCode", &issued);
+    request["enrolment_code"] = issued["code"].clone();
+    let (status, body) = http.post_json(&url, &request, 1 << 16).await.unwrap();
     assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
     let submitted: Value = serde_json::from_slice(&body).unwrap();
     conforms("RegistrationStatus", &submitted);
+    // used once: the same code again is refused
+    let (status, body) = http.post_json(&url, &request, 1 << 16).await.unwrap();
+    assert!(status == 403 || status == 409, "{status}: {}", String::from_utf8_lossy(&body));
     let pending = op.ok("GET", "/api/v1/registrations?state=pending", None).await.unwrap();
     conforms_all("RegistrationStatus", &pending);
+    // the operator sees the fingerprints of the keys requested
+    let fingerprint = |key: &PrivateKey, p: &CertProfile| {
+        egov_pki::csr::key_fingerprint(&key.certificate_request(p).unwrap()).unwrap()
+    };
+    assert_eq!(pending[0]["auth_key_sha256"], json!(fingerprint(&auth_key, &CertProfile::Auth(server.clone()))));
+    assert_eq!(
+        pending[0]["sign_key_sha256"],
+        json!(fingerprint(&sign_key, &CertProfile::Sign(server.owner().clone())))
+    );
     let request_id = submitted["id"].as_str().unwrap();
     let approved =
         op.ok("POST", &format!("/api/v1/registrations/{}/approve", path_segment(request_id)), None).await.unwrap();
@@ -350,7 +372,7 @@ async fn public_listener_serves_signed_configurations_and_refuses_bad_registrati
     let csr = |p: &CertProfile| STANDARD.encode(key.certificate_request(p).unwrap());
     let request = |server: &str| {
         let id: egov_xroad::SecurityServerId = server.parse().unwrap();
-        json!({"server_id": server, "address": "127.0.0.1:5500",
+        json!({"server_id": server, "address": "127.0.0.1:5500", "enrolment_code": "0000-0000",
             "auth_csr": csr(&CertProfile::Auth(id.clone())), "sign_csr": csr(&CertProfile::Sign(id.owner().clone()))})
     };
     // bad CSRs: not base64, not a PKCS#10 request, a request for another server
@@ -375,6 +397,15 @@ async fn public_listener_serves_signed_configurations_and_refuses_bad_registrati
     let (status, body) = http.post_json(&url, &request("AZ/GOV/1400000077/ss1"), 4096).await.unwrap();
     assert_eq!(status, 404, "an unknown owner: {}", String::from_utf8_lossy(&body));
     assert!(refusal(&body).contains("AZ/GOV/1400000077"));
+    // no code, a code never issued: 403 naming what is missing
+    let mut no_code = request("AZ/GOV/1400000002/ss1");
+    no_code.as_object_mut().unwrap().remove("enrolment_code");
+    let (status, body) = http.post_json(&url, &no_code, 4096).await.unwrap();
+    assert_eq!(status, 403);
+    assert!(refusal(&body).contains("needs the enrolment code"), "{}", refusal(&body));
+    let (status, body) = http.post_json(&url, &request("AZ/GOV/1400000002/ss1"), 4096).await.unwrap();
+    assert_eq!(status, 403);
+    assert!(refusal(&body).contains("no enrolment code was issued"), "{}", refusal(&body));
     // an unknown registration request
     let (status, body) = http.get(&format!("{url}/no-such-request"), 4096).await.unwrap();
     assert_eq!(status, 404);

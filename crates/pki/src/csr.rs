@@ -18,6 +18,18 @@ pub fn check_request(csr_der: &[u8], profile: &CertProfile) -> Result<(), PkiErr
     parse_for(csr_der, profile).map(|_| ())
 }
 
+/// The fingerprint of the public key a request carries: SHA-256 of its DER
+/// SubjectPublicKeyInfo, upper-case hex pairs joined by colons. The operator's listing of
+/// registration requests and `egov ss register` print it, so the two sides can compare it
+/// out of band before the operator approves (TT-4.1.2). The request is not checked here.
+pub fn key_fingerprint(csr_der: &[u8]) -> Result<String, PkiError> {
+    let (_, parsed) = x509_parser::certification_request::X509CertificationRequest::from_der(csr_der)
+        .map_err(|e| PkiError::CsrRejected(format!("not a PKCS#10 request: {e}")))?;
+    let spki = parsed.certification_request_info.subject_pki.raw;
+    let digest = crate::cert_sha256(spki);
+    Ok(digest.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+}
+
 /// The request, checked for `profile`, as the CA signs it.
 pub(crate) fn parse_for(
     csr_der: &[u8],
@@ -70,5 +82,22 @@ mod tests {
         let n = tampered.len();
         tampered[n - 5] ^= 0xff;
         assert!(matches!(check_request(&tampered, &profile), Err(PkiError::CsrRejected(_))));
+    }
+
+    #[test]
+    fn a_key_fingerprint_is_the_sha256_of_the_public_key_info() {
+        let profile = CertProfile::Auth("AZ/GOV/1400000001/ss1".parse().unwrap());
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let one = key_fingerprint(&key.certificate_request(&profile).unwrap()).unwrap();
+        // the same key in another request: the same fingerprint; another key: another one
+        let other_profile = CertProfile::Auth("AZ/GOV/1400000001/ss2".parse().unwrap());
+        assert_eq!(key_fingerprint(&key.certificate_request(&other_profile).unwrap()).unwrap(), one);
+        let other = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        assert_ne!(key_fingerprint(&other.certificate_request(&profile).unwrap()).unwrap(), one);
+        assert_eq!(one.len(), 32 * 3 - 1);
+        assert!(
+            one.split(':').all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()))
+        );
+        assert!(key_fingerprint(b"garbage").is_err());
     }
 }

@@ -47,10 +47,23 @@ pub fn unix_now_ms() -> i64 {
 /// SHA-256 of a certificate's DER bytes: how a registered authentication certificate is
 /// named in the federation directory (as X-Road's `authCertHash`).
 pub fn cert_sha256(der: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+    sha256(der)
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
+}
+
+/// `N` bytes from the system's cryptographically secure random generator (secrets handed to
+/// people, such as enrolment codes).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], PkiError> {
+    let mut out = [0u8; N];
+    aws_lc_rs::rand::fill(&mut out).map_err(|_| PkiError::Key("no randomness".into()))?;
+    Ok(out)
 }
 
 /// PEM-encodes DER bytes under `label`.

@@ -17,7 +17,7 @@ use super::CentralState;
 use super::tls::{Caller, Peer, identify};
 use crate::CentralError;
 use crate::api_lifecycle::{self, Audience, Endpoint, Entry, HttpMethod, build, ep};
-use crate::registration::RegistrationStatus;
+use crate::registration::{DEFAULT_ENROLMENT_DAYS, EnrolmentCode, RegistrationStatus};
 use crate::registry::{GroupRecord, MemberRecord, NewMember, ServerRecord, parse_member};
 
 /// The OpenAPI description of this API (hand-written, checked against the routes by a test).
@@ -40,6 +40,7 @@ fn table() -> Vec<Entry<CentralState>> {
         ep(Delete, "/api/v1/security-servers/{id}", Operator, remove_server),
         ep(Post, "/api/v1/security-servers/{id}/clients", Operator, add_server_client),
         ep(Put, "/api/v1/security-servers/{id}/address", Operator, set_address),
+        ep(Post, "/api/v1/security-servers/{id}/enrolment-code", Operator, enrolment_code),
         ep(Get, "/api/v1/global-groups", Operator, groups),
         ep(Post, "/api/v1/global-groups", Operator, add_group),
         ep(Post, "/api/v1/global-groups/{code}/members", Operator, add_group_member),
@@ -203,6 +204,25 @@ async fn set_address(
     let id = server_id(&id)?;
     s.store.set_server_address(&id, &json_body(body)?.address).await?;
     Ok(Json(s.store.servers(None).await?.into_iter().filter(|r| r.id == id).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrolmentCodeBody {
+    #[serde(default)]
+    valid_days: Option<i64>,
+}
+
+/// The operator adds a member's security server: a single-use enrolment code for its id,
+/// in this answer only (issue 13, item 5).
+async fn enrolment_code(
+    State(s): State<CentralState>,
+    Path(id): Path<String>,
+    body: Body<EnrolmentCodeBody>,
+) -> ApiResult<EnrolmentCode> {
+    let id = server_id(&id)?;
+    let days = json_body(body)?.valid_days.unwrap_or(DEFAULT_ENROLMENT_DAYS);
+    Ok(Json(s.store.issue_enrolment_code(&id, days).await?))
 }
 
 async fn groups(State(s): State<CentralState>) -> ApiResult<Vec<GroupRecord>> {
