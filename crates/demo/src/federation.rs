@@ -22,7 +22,7 @@ use egov_globalconf::{Directory, GlobalConf, Limits, Member, SecurityServer};
 use egov_pki::{CertProfile, CertificationAuthority, KeyAlgorithm, PrivateKey};
 use egov_security_server::enrolment::ServerDir;
 use egov_security_server::server_files::MsgLogFile;
-use egov_security_server::users::{Role, Users};
+use egov_security_server::users::{Role, Users, UsersSource};
 use egov_security_server::{ConfStore, DirectoryHandle, RunningServer, ServerKeys, Settings, Timeouts};
 use egov_xroad::{ClientId, SecurityServerId};
 use serde_json::json;
@@ -130,9 +130,31 @@ impl Operator {
         let _ = std::fs::remove_dir_all(&dir_path); // a demo server is always set up anew
         let dir = ServerDir::new(&dir_path, Some(DEMO_PASSPHRASE.into()));
         dir.init(&serde_json::to_string_pretty(&anchor)?, id)?;
-        let request = dir.register(address, "production").await?;
+        // the operator adds the member's server: a single-use enrolment code, handed to the
+        // agency, which its registration request must carry (issue 13, item 5)
+        let issued = admin(
+            "POST",
+            format!("/api/v1/security-servers/{}/enrolment-code", path_segment(&id.to_string())),
+            Some(json!({})),
+        )
+        .await?;
+        let code = issued["code"].as_str().ok_or_else(|| anyhow::anyhow!("no enrolment code in {issued}"))?;
+        let request = dir.register(address, "production", Some(code)).await?;
+        // an informed approval: the request's keys are the ones this server generated
+        let fingerprints = dir.key_fingerprints()?;
+        let pending = admin("GET", "/api/v1/registrations?state=pending".into(), None).await?;
+        let listed = pending
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["id"] == json!(request.id)))
+            .ok_or_else(|| anyhow::anyhow!("registration {} is not pending", request.id))?;
+        anyhow::ensure!(
+            listed["auth_key_sha256"] == json!(fingerprints.auth)
+                && listed["sign_key_sha256"] == json!(fingerprints.sign),
+            "registration {} carries other keys than {id} generated",
+            request.id
+        );
         admin("POST", format!("/api/v1/registrations/{}/approve", path_segment(&request.id)), None).await?;
-        let approved = dir.register(address, "production").await?;
+        let approved = dir.register(address, "production", None).await?;
         anyhow::ensure!(approved.state == "approved", "registration of {id} is {}", approved.state);
         for s in &spec.subsystems {
             let client = ClientId::subsystem(member.instance(), member.member_class(), member.member_code(), s)?;
@@ -330,6 +352,7 @@ impl Federation {
                 }
                 (None, None) => anyhow::bail!("security server {} has neither directory nor anchor", server.id),
             };
+            let mut users_source = UsersSource::Fixed(users.clone());
             let message_log = match &self.message_log {
                 None => None,
                 Some((base, file)) => {
@@ -341,6 +364,8 @@ impl Federation {
                     std::fs::create_dir_all(path.parent().unwrap_or(base))?;
                     std::fs::write(&path, serde_json::to_string_pretty(file)?)?;
                     dir.save_users(&users)?;
+                    // as `egov ss serve` does: the file is followed while the server runs
+                    users_source = UsersSource::File(dir.file(egov_security_server::server_files::USERS_FILE));
                     Some(dir.message_log().await?)
                 }
             };
@@ -354,7 +379,7 @@ impl Federation {
                 conf_client,
                 monitoring_listen: message_log.as_ref().map(|_| SocketAddr::from(([127, 0, 0, 1], 0))),
                 message_log,
-                users: users.clone(),
+                users: users_source,
             };
             let handle = DirectoryHandle::new(directory);
             let started = egov_security_server::start_on(settings, client, peer, store.clone(), handle).await?;

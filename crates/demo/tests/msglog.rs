@@ -227,3 +227,85 @@ async fn a_tsa_outage_past_the_grace_period_stops_traffic_with_a_clear_fault() {
     assert_eq!(log.records_of_query("t-2").await.unwrap().len(), 2, "acknowledged messages stay");
     drop(s.data);
 }
+
+/// Issue 13, item 11: a request the provider refuses (here: a path no right grants) is not
+/// logged in full on the provider's side — it leaves its operational record with the fault,
+/// and nothing of its contents; the consumer's side still logs what it sent.
+#[tokio::test]
+async fn refused_requests_leave_a_short_record_not_their_contents() {
+    let s = setup(14_400).await;
+    let fed = &s.fed;
+    let url =
+        format!("{}/r1/AZ/GOV/1400000012/insurance/payments/persons/5ZX7K2P/pension-capital", fed.client_url(CONSUMER));
+    let (status, headers, _) =
+        get(&url, &[("X-Road-Client", "AZ/GOV/1400000011/portal"), ("X-Road-Id", "denied-1")]).await;
+    assert_eq!((status, headers["x-road-error"].to_str().unwrap()), (500, "Server.ServerProxy.AccessDenied"));
+    let provider = fed.running[PROVIDER].0.gateway.msglog.clone().unwrap();
+    assert_eq!(provider.records_of_query("denied-1").await.unwrap().len(), 0, "the refused request is not archived");
+    let consumer = fed.running[CONSUMER].0.gateway.msglog.clone().unwrap();
+    assert_eq!(consumer.records_of_query("denied-1").await.unwrap().len(), 1, "the consumer logged what it sent");
+    // the short record: who, what, the fault — no contents
+    let mut refused = None;
+    for _ in 0..50 {
+        let records = provider.operational(0, 100).await.unwrap();
+        refused = records.into_iter().find(|r| r.message_id.as_deref() == Some("denied-1"));
+        if refused.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused = refused.expect("no operational record of the refusal");
+    assert!(!refused.succeeded);
+    assert_eq!(refused.fault_code.as_deref(), Some("Server.ServerProxy.AccessDenied"));
+    assert_eq!(refused.client.as_deref(), Some("AZ/GOV/1400000011/portal"));
+}
+
+/// Issue 13, item 11: unauthenticated `/asic` requests from one address are recorded one by
+/// one only up to a limit; past it they are answered 429 without a database write, and the
+/// next record counts them.
+#[tokio::test]
+async fn a_flood_of_refused_archive_reads_is_throttled() {
+    let s = setup(14_400).await;
+    let fed = &s.fed;
+    let log = fed.running[PROVIDER].0.gateway.msglog.clone().unwrap();
+    let asic = format!("{}/asic?queryId={}", fed.client_url(PROVIDER), "q".repeat(5000));
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(get(&asic, &[("Authorization", "Bearer guessed")]).await.0);
+    }
+    let limit = egov_security_server::refusals::PER_WINDOW as usize;
+    assert!(statuses[..limit].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[limit..].iter().all(|s| *s == 429), "{statuses:?}");
+    let reads = log.reads(1000).await.unwrap();
+    assert_eq!(reads.len(), limit, "one record per admitted refusal, none for the throttled ones");
+    assert!(reads.iter().all(|r| r.target.len() <= 128 && r.outcome.contains("127.0.0.1")), "{reads:?}");
+    // the archive reader is not held back by someone else's refusals
+    let ok = format!("{}/asic?queryId=none", fed.client_url(PROVIDER));
+    assert_eq!(get(&ok, &[("Authorization", &bearer(&fed.tokens.archive_reader))]).await.0, 404);
+}
+
+/// Issue 13, item 9: `egov ss user remove` (here: the same file change) revokes a token in a
+/// running server within five seconds.
+#[tokio::test]
+async fn a_removed_archive_reader_is_refused_while_the_server_runs() {
+    let s = setup(14_400).await;
+    let fed = &s.fed;
+    assert_eq!(call(fed, "u-1").await.0, 200);
+    let asic = format!("{}/asic?queryId=u-1", fed.client_url(PROVIDER));
+    let auditor = bearer(&fed.tokens.archive_reader);
+    assert_eq!(get(&asic, &[("Authorization", &auditor)]).await.0, 200);
+    let dir = fed.servers[PROVIDER].dir.clone().unwrap();
+    let mut users = dir.users().unwrap();
+    users.remove("auditor").unwrap();
+    dir.save_users(&users).unwrap();
+    let removed_at = std::time::Instant::now();
+    loop {
+        let status = get(&asic, &[("Authorization", &auditor)]).await.0;
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(removed_at.elapsed() < Duration::from_secs(5), "the removed token still reads after 5 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -66,6 +66,10 @@ pub enum SsCommand {
         /// Keep asking until the request is decided, at most this many seconds.
         #[arg(long, default_value_t = 0)]
         wait: u64,
+        /// The single-use enrolment code the operator issued for this server id (`egov
+        /// central servers add`); needed to submit the request.
+        #[arg(long, env = "EGOV_SS_ENROLMENT_CODE", hide_env_values = true)]
+        enrolment_code: Option<String>,
     },
     /// Run a security server.
     Serve {
@@ -321,11 +325,23 @@ pub async fn run(command: SsCommand, shutdown: impl Future<Output = ()>) -> anyh
             );
             Ok(())
         }
-        SsCommand::Register { dir, address, environment, wait } => {
+        SsCommand::Register { dir, address, environment, wait, enrolment_code } => {
             let server = dir.open();
             let deadline = std::time::Instant::now() + Duration::from_secs(wait);
+            let keys = server.key_fingerprints()?;
+            // the operator compares these with the listing before approving (issue 13)
+            let fingerprints = format!(
+                "key fingerprints (SHA-256 of the public key, as the operator's listing shows them):\n  \
+                 authentication {}\n  signing        {}",
+                keys.auth, keys.sign
+            );
+            let mut shown = false;
             loop {
-                let state = server.register(&address, &environment).await?;
+                let state = server.register(&address, &environment, enrolment_code.as_deref()).await?;
+                if !shown {
+                    println!("registration {}: {fingerprints}", state.id);
+                    shown = true;
+                }
                 match state.state.as_str() {
                     "approved" => {
                         println!(
@@ -336,7 +352,12 @@ pub async fn run(command: SsCommand, shutdown: impl Future<Output = ()>) -> anyh
                         return Ok(());
                     }
                     "refused" => {
-                        bail!("registration {} refused by the operator: {}", state.id, state.reason.unwrap_or_default())
+                        bail!(
+                            "registration {} refused by the operator: {}; the enrolment code was used: ask the \
+                             operator for a new one and run egov ss register --enrolment-code again",
+                            state.id,
+                            state.reason.unwrap_or_default()
+                        )
                     }
                     _ if std::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
                     other => {
@@ -445,7 +466,7 @@ async fn read_document(source: &str) -> anyhow::Result<String> {
     if source.starts_with("http://") {
         let backend = egov_security_server::backend::Backend::new();
         let reply = backend
-            .call(http::Method::GET, source, http::HeaderMap::new(), bytes::Bytes::new(), Duration::from_secs(10))
+            .fetch_description(source, Duration::from_secs(10))
             .await
             .map_err(|e| anyhow::anyhow!("fetching {source}: {e}"))?;
         if !reply.status.is_success() {
@@ -543,7 +564,8 @@ async fn serve(
         conf_client: Some(conf_client),
         message_log: Some(dir.message_log().await.context("opening the message log")?),
         monitoring_listen: Some(monitoring_listen),
-        users: dir.users()?,
+        // followed while the server runs: `egov ss user remove` takes effect within a second
+        users: egov_security_server::users::UsersSource::File(dir.file(egov_security_server::server_files::USERS_FILE)),
     };
     let server = egov_security_server::start(settings, store, DirectoryHandle::new(directory)).await?;
     println!(

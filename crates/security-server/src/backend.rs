@@ -129,6 +129,12 @@ impl Backend {
         within(timeout, call).await
     }
 
+    /// Fetches a service description (WSDL, OpenAPI) for the administrator who adds a
+    /// service (`egov ss service add`): a GET to a URL they typed, never a message's path.
+    pub async fn fetch_description(&self, url: &str, timeout: Duration) -> Result<ServiceResponse, GatewayError> {
+        self.call(Method::GET, url, HeaderMap::new(), Bytes::new(), timeout).await
+    }
+
     /// Sends a request over plain HTTP and reads the whole answer within `timeout`.
     async fn call(
         &self,

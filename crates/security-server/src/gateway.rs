@@ -79,7 +79,9 @@ pub struct Gateway {
     /// The message log (TT-2.2.2); `None` only where a test or benchmark runs without it.
     pub msglog: Option<egov_msglog::MessageLog>,
     /// Who may read the message log and the monitoring data (token holders and roles).
-    pub users: crate::users::Users,
+    pub users: crate::shared::Shared<crate::users::Users>,
+    /// How many refused archive reads per source are recorded one by one.
+    pub refusals: crate::refusals::RefusalLimiter,
     /// When this server started (ms since the Unix epoch).
     pub started_ms: i64,
 }
@@ -131,7 +133,8 @@ impl Gateway {
             backend: Backend::new(),
             timeouts,
             msglog: None,
-            users: crate::users::Users::default(),
+            users: crate::shared::Shared::new(crate::users::Users::default()),
+            refusals: Default::default(),
             started_ms: message::now_ms(),
         })
     }

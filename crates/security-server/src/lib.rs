@@ -23,6 +23,7 @@ pub mod http;
 pub mod incidents;
 pub mod monitoring;
 pub mod observe;
+pub mod refusals;
 pub mod server_files;
 pub mod server_proxy;
 pub mod shared;
@@ -65,7 +66,7 @@ pub struct Settings {
     /// Where the monitoring-only interface listens (TT-2.6), if anywhere.
     pub monitoring_listen: Option<SocketAddr>,
     /// Holders of monitoring and archive-reading tokens.
-    pub users: users::Users,
+    pub users: users::UsersSource,
 }
 
 /// A started security server.
@@ -103,6 +104,9 @@ pub enum StartError {
     /// TLS set-up failed.
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// The token holders could not be read.
+    #[error("token holders: {0}")]
+    Users(String),
     /// Other start-up failure.
     #[error(transparent)]
     Gateway(#[from] GatewayError),
@@ -141,7 +145,7 @@ pub async fn start_on(
     let mut gateway =
         Gateway::new(settings.id.clone(), settings.keys.clone(), directory, live.clone(), settings.timeouts.clone())?;
     gateway.msglog = settings.message_log.clone();
-    gateway.users = settings.users.clone();
+    gateway.users.set(settings.users.load().map_err(StartError::Users)?);
     let gateway = Arc::new(gateway);
     let monitoring_listener = match settings.monitoring_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?),
@@ -183,6 +187,10 @@ pub async fn start_on(
         shutdown,
     )));
     let mut background = vec![tokio::spawn(live.follow(store, settings.conf_poll))];
+    // a token removed with `egov ss user remove` stops working while the server runs
+    if let users::UsersSource::File(path) = &settings.users {
+        background.push(tokio::spawn(users::follow(gateway.users.clone(), path.clone(), users::FOLLOW_INTERVAL)));
+    }
     // the first staple before anything is sent (the loop below keeps it fresh)
     if let Err(e) = gateway.stapler.refresh(&gateway.directory).await {
         tracing::warn!(error = %e, "no OCSP response yet; peers refuse this server's messages until one arrives");

@@ -15,8 +15,12 @@ use hyper::body::Incoming;
 
 use crate::gateway::Gateway;
 use crate::http::{Body, query_param, response};
+use crate::refusals::Admission;
 use crate::transport::message::now_ms;
 use crate::users::{Denied, Role, User};
+
+/// Most characters of a refused request's `queryId` kept in its record.
+const MAX_REFUSED_TARGET_CHARS: usize = 128;
 
 /// Length of the statistics period of the health data (X-Road: 600 s).
 pub const STATISTICS_PERIOD_SECS: u64 = 600;
@@ -34,9 +38,10 @@ fn json<T: serde::Serialize>(value: &T) -> Response<Body> {
     }
 }
 
-fn authorize<'a, B>(gateway: &'a Gateway, request: &Request<B>, role: Role) -> Result<&'a User, Denied> {
+fn authorize<B>(gateway: &Gateway, request: &Request<B>, role: Role) -> Result<User, Denied> {
     let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    gateway.users.authorize(authorization, role)
+    // the holders as they are now: `users.json` is followed while the server runs
+    gateway.users.get().authorize(authorization, role).cloned()
 }
 
 fn refusal(denied: Denied) -> Response<Body> {
@@ -206,18 +211,40 @@ async fn service_events(log: &egov_msglog::MessageLog, now: i64) -> Result<Vec<S
 
 /// `GET /asic?queryId=…` (UG-SIGDOC §2): the containers of one exchange, as `queryId.zip`
 /// or, with `unique`, the one container. Flags `requestOnly` and `responseOnly` filter.
-pub async fn asic(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
+pub async fn asic(gateway: &Gateway, request: Request<Incoming>, source: std::net::IpAddr) -> Response<Body> {
     let query = request.uri().query();
     let target = query_param(query, "queryId").unwrap_or_default();
     let Some(log) = &gateway.msglog else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "this server runs without a message log");
     };
     let reader = match authorize(gateway, &request, Role::ArchiveReader) {
-        Ok(user) => user.name.clone(),
+        Ok(user) => user.name,
         Err(d) => {
+            // a refusal is a short record (who, what, from where), and a source that keeps
+            // trying is answered 429 without one, its attempts counted in its next record
+            let suppressed = match gateway.refusals.admit(source, std::time::Instant::now()) {
+                Admission::Record { suppressed } => suppressed,
+                Admission::Throttled(retry) => {
+                    let mut r = text(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many refused requests from this address; try again later",
+                    );
+                    if let Ok(v) = http::HeaderValue::from_str(&retry.as_secs().max(1).to_string()) {
+                        r.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                    return r;
+                }
+            };
             let r = refusal(d);
             let who = if r.status() == StatusCode::FORBIDDEN { "a token of another role" } else { "no valid token" };
-            let _ = log.log_read(who, "asic", &target, &format!("refused: HTTP {}", r.status().as_u16())).await;
+            let mut outcome = format!("refused: HTTP {} to {source}", r.status().as_u16());
+            if suppressed > 0 {
+                outcome.push_str(&format!(
+                    "; {suppressed} more refused from there before, answered 429 and not recorded one by one"
+                ));
+            }
+            let target: String = target.chars().take(MAX_REFUSED_TARGET_CHARS).collect();
+            let _ = log.log_read(who, "asic", &target, &outcome).await;
             return r;
         }
     };

@@ -5,7 +5,53 @@
 //! - `monitor`: operational and health data only (`/monitoring/v1/*`); never contents.
 //! - `archive-reader`: the message log's contents (`/asic`); every read is itself logged.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
+
+use crate::shared::Shared;
+
+/// How often a running server reads `users.json` again (a removed token is refused within
+/// this, well inside five seconds).
+pub const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where a server takes its token holders from.
+#[derive(Debug, Clone)]
+pub enum UsersSource {
+    /// A fixed set (tests, and servers built in-process).
+    Fixed(Users),
+    /// A `users.json` file, read at start and followed while the server runs.
+    File(PathBuf),
+}
+
+impl UsersSource {
+    /// The holders now.
+    pub fn load(&self) -> Result<Users, String> {
+        match self {
+            UsersSource::Fixed(users) => Ok(users.clone()),
+            UsersSource::File(path) => Users::load(path),
+        }
+    }
+}
+
+/// Reads `path` every `interval` and swaps the holders in `current` when it changed. A file
+/// that cannot be read or parsed leaves no token valid (logged as an error): a removal must
+/// never be missed because the file was damaged. Runs until aborted.
+pub async fn follow(current: Shared<Users>, path: PathBuf, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let next = Users::load(&path).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "token holders unreadable: every monitoring and archive token is refused");
+            Users::default()
+        });
+        if *current.get() != next {
+            tracing::info!(holders = next.users.len(), file = %path.display(), "token holders reloaded");
+            current.set(next);
+        }
+    }
+}
 
 /// A role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +118,15 @@ fn sha256_hex(token: &str) -> String {
 }
 
 impl Users {
+    /// The holders in the JSON file `path`; none when it does not exist.
+    pub fn load(path: &Path) -> Result<Users, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Users::default()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
     /// Adds a holder with a new random token; returns the token (shown once).
     pub fn add(&mut self, name: &str, role: Role) -> Result<String, String> {
         if name.trim().is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
@@ -136,5 +191,48 @@ mod tests {
         assert!(matches!(users.authorize(Some("Bearer nope"), Role::Monitor), Err(Denied::Unauthenticated(_))));
         assert!(matches!(users.authorize(None, Role::Monitor), Err(Denied::Unauthenticated(_))));
         assert!(!serde_json::to_string(&users).unwrap().contains(&monitor), "tokens are not stored");
+    }
+
+    /// Issue 13, item 9: a holder removed from the file loses access while the server runs;
+    /// a damaged file leaves nobody in.
+    #[tokio::test]
+    async fn a_followed_file_takes_removals_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        let mut users = Users::default();
+        let token = users.add("auditor", Role::ArchiveReader).unwrap();
+        std::fs::write(&path, serde_json::to_string(&users).unwrap()).unwrap();
+        let current = Shared::new(UsersSource::File(path.clone()).load().unwrap());
+        let task = tokio::spawn(follow(current.clone(), path.clone(), Duration::from_millis(20)));
+        let bearer = format!("Bearer {token}");
+        assert!(current.get().authorize(Some(&bearer), Role::ArchiveReader).is_ok());
+        users.remove("auditor").unwrap();
+        std::fs::write(&path, serde_json::to_string(&users).unwrap()).unwrap();
+        let refused = async {
+            while current.get().authorize(Some(&bearer), Role::ArchiveReader).is_ok() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), refused).await.expect("the removal was not picked up");
+        // a holder added back, then a damaged file: nobody
+        let token = users.add("auditor", Role::ArchiveReader).unwrap();
+        std::fs::write(&path, serde_json::to_string(&users).unwrap()).unwrap();
+        let bearer = format!("Bearer {token}");
+        tokio::time::timeout(Duration::from_secs(2), async {
+            while current.get().authorize(Some(&bearer), Role::ArchiveReader).is_err() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .unwrap();
+        std::fs::write(&path, "{ not json").unwrap();
+        tokio::time::timeout(Duration::from_secs(2), async {
+            while current.get().authorize(Some(&bearer), Role::ArchiveReader).is_ok() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .unwrap();
+        task.abort();
     }
 }

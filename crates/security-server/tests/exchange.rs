@@ -135,9 +135,10 @@ async fn meta_services() {
     let hdr = [("x-road-client", "AZ/GOV/1/consumer")];
     let reply = send("GET", &format!("{base}/listMethods"), &hdr, "").await;
     let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
-    assert_eq!(json["service"][0]["service_code"], "payments");
-    assert_eq!(json["service"][0]["service_type"], "OPENAPI");
-    assert_eq!(json["service"][0]["endpoint_list"][0]["path"], "/persons/*/payments");
+    let payments = json["service"].as_array().unwrap().iter().find(|s| s["service_code"] == "payments").unwrap();
+    assert_eq!(payments["service_code"], "payments");
+    assert_eq!(payments["service_type"], "OPENAPI");
+    assert_eq!(payments["endpoint_list"][0]["path"], "/persons/*/payments");
     let reply = send("GET", &format!("{base}/allowedMethods"), &hdr, "").await;
     assert!(reply.body.contains("payments"));
     let reply = send("GET", &format!("{base}/getOpenAPI?serviceCode=payments"), &hdr, "").await;

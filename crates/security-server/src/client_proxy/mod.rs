@@ -25,7 +25,7 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer: Soc
         (&Method::GET, "/wsdl") => meta::wsdl(&gateway, request).await,
         (&Method::GET, "/listClients") => meta::list_clients(&gateway, request),
         // the message log's contents, to archive readers only (TT-3.8.4)
-        (&Method::GET, "/asic") => crate::monitoring::asic(&gateway, request).await,
+        (&Method::GET, "/asic") => crate::monitoring::asic(&gateway, request, peer.ip()).await,
         _ => soap::handle(&gateway, request).await,
     }
 }

@@ -59,15 +59,20 @@ pub(crate) struct Accepted<'a> {
 }
 
 impl Accepted<'_> {
+    /// Notes the client's message id, for the log and the operational record.
+    pub(crate) fn note_query_id(&self, query_id: Option<String>) {
+        if let Ok(mut q) = self.query_id.lock() {
+            *q = query_id;
+        }
+    }
+
     /// Hands the request to the message log (once) before it goes to the service
-    /// (TT-2.2.2); the answer waits until it is on disk. `query_id` is the client's message id.
-    pub(crate) async fn log(&self, gateway: &Gateway, query_id: Option<String>) -> Result<(), GatewayError> {
+    /// (TT-2.2.2); the answer waits until it is on disk.
+    pub(crate) async fn log(&self, gateway: &Gateway) -> Result<(), GatewayError> {
         if self.logged.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        if let Ok(mut q) = self.query_id.lock() {
-            q.clone_from(&query_id);
-        }
+        let query_id = self.query_id();
         let entry = log_entry(
             &self.meta,
             query_id,
@@ -266,7 +271,7 @@ async fn process(
     obs.response_in = Some(message::now_ms());
     obs.message_id = accepted.query_id();
     let answer = answer?;
-    accepted.log(gateway, None).await?; // answered without a service (meta services)
+    accepted.log(gateway).await?; // answered without a service (meta services)
     // 7. sign the answer, bound to this request
     let rmeta = ResponseMeta {
         request_id,

@@ -21,13 +21,14 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(rest::HEADER_ID))
         .and_then(|(_, v)| String::from_utf8(v.clone()).ok());
+    request.note_query_id(query_id);
     let client = &request.meta.client;
     let service = &request.meta.service;
     let request_hash = egov_xroad::hash::rest_request_hash(request.message, Some(request.body));
 
     let (status, content_type, mut response_headers, body) =
         if let Some((status, content_type, body)) = meta::rest(gateway, client, service, query)? {
-            request.log(gateway, query_id).await?;
+            request.log(gateway).await?;
             (status, Some(content_type.clone()), vec![("content-type".to_owned(), content_type.into_bytes())], body)
         } else {
             let conf = gateway.conf.get();
@@ -49,7 +50,7 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             )?;
             // only a request that may reach the service is logged in full (TT-2.2.2); a refused
             // one leaves its operational record (observe.rs), not its contents (issue 13, item 11)
-            request.log(gateway, query_id).await?;
+            request.log(gateway).await?;
             let mut out = HeaderMap::new();
             for (name, value) in &headers {
                 if name.eq_ignore_ascii_case(rest::HEADER_CLIENT) || !rest::is_forwarded_header(name) {

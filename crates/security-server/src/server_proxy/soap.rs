@@ -27,8 +27,9 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
             format!("the request names security server {target}, this is {}", gateway.id),
         ));
     }
+    request.note_query_id(Some(header.id.clone()));
     if let Some(answer) = meta::soap(gateway, request, &parsed)? {
-        request.log(gateway, Some(header.id.clone())).await?;
+        request.log(gateway).await?;
         return Ok(answer);
     }
     let conf = gateway.conf.get();
@@ -45,7 +46,7 @@ pub(crate) async fn serve(gateway: &Gateway, request: &Accepted<'_>) -> Result<A
         .map_err(GatewayError::ClientSoap)?;
     // only a request that may reach the service is logged in full (TT-2.2.2); a refused one
     // leaves its operational record (observe.rs), not its contents (issue 13, item 11)
-    request.log(gateway, Some(header.id.clone())).await?;
+    request.log(gateway).await?;
 
     let mut headers = HeaderMap::new();
     let content_type = request.meta.content_type.as_deref().unwrap_or("text/xml; charset=utf-8");

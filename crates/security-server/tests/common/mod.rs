@@ -52,16 +52,23 @@ async fn stub(request: Request<Incoming>) -> Response<Body> {
         let query = request.uri().query().map(str::to_owned);
         let clients: Vec<String> =
             request.headers().get_all("x-road-client").iter().map(|v| v.to_str().unwrap_or("?").to_owned()).collect();
+        let names: Vec<String> = request.headers().keys().map(|n| n.as_str().to_owned()).collect();
         let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         let body = serde_json::json!({
             "method": method, "host": host, "x-road-client": clients, "path": path, "query": query,
-            "body": String::from_utf8_lossy(&body),
+            "body": String::from_utf8_lossy(&body), "headers": names,
         })
         .to_string();
         return response(StatusCode::CREATED, "application/json", body);
     }
+    let action = request.headers().get("soapaction").map(|v| v.to_str().unwrap_or("?").to_owned());
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     match path.as_str() {
+        // echoes the message with the SOAPAction it was given in place of the text ACTION
+        "/action-echo" => {
+            let seen = action.unwrap_or_else(|| "(none)".into()).replace('"', "&quot;");
+            response(StatusCode::OK, "text/xml; charset=utf-8", String::from_utf8_lossy(&body).replace("ACTION", &seen))
+        }
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
             response(StatusCode::OK, "text/xml", body)
@@ -92,8 +99,10 @@ fn op_wsdl(location: &str, op: &str) -> String {
 
 /// Two agencies A (AZ/GOV/1) and B (AZ/GOV/2), each hosting a `consumer` and a `provider`
 /// subsystem. Each provider offers `getPersonByFin` v1 (SOAP), `payments` (REST) and three
-/// misbehaving SOAP services (`slowOp`, `garbageOp`, `wrongIdOp`) plus `echo`; the other
-/// agency's consumer may call all of them (REST only `GET /persons/*/payments`).
+/// misbehaving SOAP services (`slowOp`, `garbageOp`, `wrongIdOp`) plus `echo` and `actionEcho`
+/// (shows the SOAPAction it got); REST `whoami` (`/**`) and `files` (`GET /persons/*/payments`
+/// and `GET /files/*.json`) show what they received. The other agency's consumer may call all of
+/// them (REST `payments` only `GET /persons/*/payments`).
 pub async fn world() -> World {
     let (stubs, rx) = shutdown_pair();
     let is_addr = fixture::start(rx.clone()).await.unwrap();
@@ -122,9 +131,13 @@ pub async fn world() -> World {
         let wsdl = fixture::population_wsdl(&format!("http://{is_addr}/population"));
         store.add_wsdl(&provider, "test", &wsdl, None).await.unwrap();
         store.grant(&provider.service("getPersonByFin", None).unwrap(), &caller, "*", "/**").await.unwrap();
-        for (op, path) in
-            [("slowOp", "/slow"), ("garbageOp", "/garbage"), ("wrongIdOp", "/wrong-id"), ("echo", "/echo")]
-        {
+        for (op, path) in [
+            ("slowOp", "/slow"),
+            ("garbageOp", "/garbage"),
+            ("wrongIdOp", "/wrong-id"),
+            ("echo", "/echo"),
+            ("actionEcho", "/action-echo"),
+        ] {
             let url = format!("http://{stub_addr}{path}");
             store.add_wsdl(&provider, "test", &op_wsdl(&url, op), None).await.unwrap();
             store.grant(&provider.service(op, None).unwrap(), &caller, "*", "/**").await.unwrap();
@@ -139,6 +152,11 @@ pub async fn world() -> World {
         let whoami = provider.service("whoami", None).unwrap();
         store.add_rest_service(&whoami, &format!("http://{stub_addr}/rest-echo"), None).await.unwrap();
         store.grant(&whoami, &caller, "*", "/**").await.unwrap();
+        // endpoint-level rights on a service that shows what it received
+        let files = provider.service("files", None).unwrap();
+        store.add_rest_service(&files, &format!("http://{stub_addr}/rest-echo"), None).await.unwrap();
+        store.grant(&files, &caller, "GET", "/persons/*/payments").await.unwrap();
+        store.grant(&files, &caller, "GET", "/files/*.json").await.unwrap();
         // a service nobody may call
         store
             .add_wsdl(&provider, "test", &op_wsdl(&format!("http://{stub_addr}/echo"), "secretOp"), None)
