@@ -11,6 +11,7 @@
 //! | `auth.key.pem`, `sign.key.pem` | keys, PKCS#8, encrypted when a passphrase is set |
 //! | `auth.csr.pem`, `sign.csr.pem` | the certificate requests |
 //! | `registration.json` | the registration request's identifier and address |
+//! | `registration.refused.json` | the last request the operator refused |
 //! | `auth.crt.pem`, `sign.crt.pem` | the issued certificates |
 //! | `globalconf.json` | the last verified global configuration |
 //! | `msglog-keys.json` | the message log's content keys, sealed with the passphrase (server_files.rs) |
@@ -83,6 +84,16 @@ pub struct RegistrationState {
     auth_cert_pem: Option<String>,
     #[serde(default)]
     sign_cert_pem: Option<String>,
+}
+
+/// Fingerprints of a server's requested keys: SHA-256 of each SubjectPublicKeyInfo, hex
+/// pairs with colons (`egov_pki::csr::key_fingerprint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFingerprints {
+    /// The authentication key.
+    pub auth: String,
+    /// The signing key.
+    pub sign: String,
 }
 
 /// A security server's directory of keys, certificates and trust.
@@ -198,9 +209,30 @@ impl ServerDir {
         Ok(f.id)
     }
 
-    /// Submits the registration request (`egov ss register`), or, when one was submitted
-    /// already, asks for its state; once approved, checks and installs the certificates.
-    pub async fn register(&self, address: &str, environment: &str) -> Result<RegistrationState, EnrolmentError> {
+    /// Fingerprints of the keys in this server's certificate requests, as the operator's
+    /// listing of registration requests shows them: compared out of band, they tell the
+    /// operator that the request they approve is this server's (issue 13, item 5).
+    pub fn key_fingerprints(&self) -> Result<KeyFingerprints, EnrolmentError> {
+        let fingerprint = |name: &str| -> Result<String, EnrolmentError> {
+            let der = egov_pki::from_pem("CERTIFICATE REQUEST", &self.read(name)?)
+                .map_err(|e| EnrolmentError::Invalid(format!("{name}: {e}")))?
+                .remove(0);
+            egov_pki::csr::key_fingerprint(&der).map_err(|e| EnrolmentError::Invalid(format!("{name}: {e}")))
+        };
+        Ok(KeyFingerprints { auth: fingerprint("auth.csr.pem")?, sign: fingerprint("sign.csr.pem")? })
+    }
+
+    /// Submits the registration request (`egov ss register`) with the enrolment code the
+    /// operator issued for this server id, or, when one was submitted already, asks for its
+    /// state; once approved, checks and installs the certificates. A refused request is
+    /// set aside (`registration.refused.json`), so the next call submits anew, with a new
+    /// code: the central server consumed the old one.
+    pub async fn register(
+        &self,
+        address: &str,
+        environment: &str,
+        enrolment_code: Option<&str>,
+    ) -> Result<RegistrationState, EnrolmentError> {
         let anchor = self.anchor()?;
         let http = CentralHttp::new();
         let state = match self.read("registration.json") {
@@ -223,6 +255,7 @@ impl ServerDir {
                     "address": address,
                     "auth_csr": csr("auth.csr.pem")?,
                     "sign_csr": csr("sign.csr.pem")?,
+                    "enrolment_code": enrolment_code,
                 });
                 let state = answer(http.post_json(&anchor.registration_url, &body, 256 * 1024).await)?;
                 self.write(
@@ -232,8 +265,14 @@ impl ServerDir {
                 state
             }
         };
-        if state.state == "approved" {
-            self.install_certificates(&anchor, &state)?;
+        match state.state.as_str() {
+            "approved" => self.install_certificates(&anchor, &state)?,
+            "refused" => {
+                let (from, to) = (self.file("registration.json"), self.file("registration.refused.json"));
+                std::fs::rename(&from, &to)
+                    .map_err(|source| EnrolmentError::Io { path: from.display().to_string(), source })?;
+            }
+            _ => {}
         }
         Ok(state)
     }
