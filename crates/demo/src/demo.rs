@@ -108,11 +108,12 @@ async fn start_portal(data_dir: &Path) -> anyhow::Result<(egov_portal::RunningPo
         registry.record_usage_many(&egov_registry::catalogue_seed::demo_usage(&numbers, &months)).await?;
     }
     // a registry officer for the back office, and applications waiting for them
+    let staff_key = egov_registry::staff::StaffKey::open_or_create(&dir)?;
     let staff_file = dir.join("staff.json");
     let staff: serde_json::Value = match std::fs::read_to_string(&staff_file) {
         Ok(text) => serde_json::from_str(&text)?,
         Err(_) => {
-            let c = registry.add_staff("registry.officer", "Demo registry officer").await?;
+            let c = registry.add_staff(&staff_key, "registry.officer", "Demo registry officer").await?;
             let v = json!({"login": c.login, "password": c.password, "totp_secret": c.totp_secret, "otpauth_url": c.otpauth_url});
             std::fs::write(&staff_file, serde_json::to_string_pretty(&v)?)?;
             v
@@ -125,7 +126,7 @@ async fn start_portal(data_dir: &Path) -> anyhow::Result<(egov_portal::RunningPo
         tracing::warn!(error = %e, "the demo's back-office applications were not filed");
     }
     let listener = tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    Ok((egov_portal::start(listener, registry, std::time::Duration::from_secs(5)).await?, staff))
+    Ok((egov_portal::start(listener, registry, staff_key, std::time::Duration::from_secs(5)).await?, staff))
 }
 
 /// Two applications for the back office: a registration filed two weeks ago (overdue) and

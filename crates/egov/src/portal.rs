@@ -3,12 +3,13 @@
 use egov_workdays::today;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use egov_registry::staff::StaffKey;
 use egov_registry::store::Registry;
 
 #[derive(Args)]
@@ -24,12 +25,44 @@ struct RegistryDb {
     db: String,
 }
 
+#[derive(Args)]
+struct DataDir {
+    /// The portal's data directory, where the key that seals the staff's one-time-code
+    /// secrets is kept (staff-codes.key, made with mode 0600 when missing). Default: the
+    /// directory of a sqlite:// database; required with PostgreSQL.
+    #[arg(long, env = "EGOV_PORTAL_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl DataDir {
+    /// The staff-code key for the registries at `db` (issue 13, item 10: not in the database).
+    fn staff_key(&self, db: &str) -> anyhow::Result<StaffKey> {
+        let dir = match (&self.data_dir, db.strip_prefix("sqlite://")) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(file)) if !file.is_empty() && !file.starts_with(':') => {
+                let file = Path::new(file.split('?').next().unwrap_or(file));
+                match file.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                    _ => PathBuf::from("."),
+                }
+            }
+            (None, _) => anyhow::bail!(
+                "--data-dir (or EGOV_PORTAL_DIR) is required with this database: it names where the key \
+                 sealing the staff's one-time-code secrets is kept"
+            ),
+        };
+        Ok(StaffKey::open_or_create(&dir)?)
+    }
+}
+
 #[derive(Subcommand)]
 enum PortalCommand {
     /// Serve the portal: catalogue, bodies, registry of resources, statistics, open data.
     Serve {
         #[command(flatten)]
         db: RegistryDb,
+        #[command(flatten)]
+        dir: DataDir,
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8088")]
         listen: SocketAddr,
@@ -60,6 +93,8 @@ enum PortalCommand {
     StaffAdd {
         #[command(flatten)]
         db: RegistryDb,
+        #[command(flatten)]
+        dir: DataDir,
         /// Login.
         #[arg(long)]
         login: String,
@@ -114,11 +149,12 @@ fn day(flag: &str, text: &str) -> anyhow::Result<time::Date> {
 
 pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     match args.command {
-        PortalCommand::Serve { db, listen, refresh_secs, behind_https } => {
+        PortalCommand::Serve { db, dir, listen, refresh_secs, behind_https } => {
+            let key = dir.staff_key(&db.db)?;
             let registry = Registry::open(&db.db).await.context("opening the registries")?;
             let listener =
                 tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-            let portal = egov_portal::start(listener, registry, Duration::from_secs(refresh_secs.max(1))).await?;
+            let portal = egov_portal::start(listener, registry, key, Duration::from_secs(refresh_secs.max(1))).await?;
             portal.portal.set_secure_cookies(behind_https);
             println!("portal on http://{}/az/ (also /en/, /ru/; open data /api/v1/openapi.json)", portal.addr);
             shutdown.await;
@@ -152,9 +188,10 @@ pub async fn run(args: PortalArgs, shutdown: impl Future<Output = ()>) -> anyhow
             );
             Ok(())
         }
-        PortalCommand::StaffAdd { db, login, name } => {
+        PortalCommand::StaffAdd { db, dir, login, name } => {
+            let key = dir.staff_key(&db.db)?;
             let registry = Registry::open(&db.db).await.context("opening the registries")?;
-            let c = registry.add_staff(&login, &name).await?;
+            let c = registry.add_staff(&key, &login, &name).await?;
             println!(
                 "staff member {} added; hand over once:\n  password: {}\n  one-time-code secret: {}\n  {}",
                 c.login, c.password, c.totp_secret, c.otpauth_url

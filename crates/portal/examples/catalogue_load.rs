@@ -61,7 +61,8 @@ async fn main() -> anyhow::Result<()> {
     let numbers = registry.import(&services, "load test", day).await?;
     registry.record_usage_many(&egov_registry::catalogue_seed::demo_usage(&numbers, &["2025-10"])).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let portal = egov_portal::start(listener, registry, Duration::from_secs(3600)).await?;
+    let key = egov_registry::staff::StaffKey::open_or_create(dir.path())?;
+    let portal = egov_portal::start(listener, registry, key, Duration::from_secs(3600)).await?;
     let base = format!("http://{}", portal.addr);
 
     let mut mix = Vec::new();

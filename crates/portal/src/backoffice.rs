@@ -2,7 +2,9 @@
 //! one-time code, see pending applications with their due dates (overdue ones flagged), and
 //! approve or refuse them. Sessions live in memory (30 minutes idle), in an HttpOnly,
 //! SameSite=Strict cookie limited to `/…/backoffice`; every form carries the session's CSRF
-//! token, and a cross-site `Origin` is refused.
+//! token, and a cross-site `Origin` is refused. Repeated failed logins are slowed down per
+//! source address and login by the portal's [`crate::throttle`], with growing waits; the
+//! account itself is never locked, so a stranger cannot shut its owner out.
 
 use egov_workdays::today;
 use std::collections::HashMap;
@@ -11,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 
-use egov_registry::staff::{LoginError, StaffMember};
+use egov_registry::staff::StaffMember;
 
 use crate::Portal;
 use crate::i18n::{Lang, Tr};
@@ -123,6 +125,7 @@ pub struct LoginForm {
 /// `POST /{lang}/backoffice/login`.
 pub async fn log_in(
     State(portal): State<Arc<Portal>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path(code): Path<String>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -132,31 +135,47 @@ pub async fn log_in(
     if !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    match portal.registry().log_in(form.login.trim(), &form.password, &form.code, now).await {
-        Ok(staff) => match portal.sessions.open(staff) {
-            Some((token, _)) => {
-                let secure = if portal.secure_cookies() { "; Secure" } else { "" };
-                let cookie =
-                    format!("{COOKIE}={token}; Path=/{}/backoffice; HttpOnly; SameSite=Strict{secure}", lang.code());
-                let mut r = Redirect::to(&format!("/{}/backoffice/", lang.code())).into_response();
-                if let Ok(v) = header::HeaderValue::from_str(&cookie) {
-                    r.headers_mut().insert(header::SET_COOKIE, v);
-                }
-                r
-            }
-            None => (StatusCode::INTERNAL_SERVER_ERROR, "no randomness for a session").into_response(),
-        },
-        Err(e) => {
-            let message = tr.t(match e {
-                LoginError::Wrong => "bo-wrong",
-                LoginError::Locked(_) => "bo-locked",
-            });
-            let page = PageInfo::new(lang, tr.t("bo-login-title"), "/backoffice/login");
-            let mut r = render(&LoginPage { page, error: Some(message), login: form.login });
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
-            r
+    let refused = |status: StatusCode, message: String, login: String| {
+        let page = PageInfo::new(lang, tr.t("bo-login-title"), "/backoffice/login");
+        let mut r = render(&LoginPage { page, error: Some(message), login });
+        *r.status_mut() = status;
+        r
+    };
+    let login = form.login.trim();
+    let attempt = match portal.sign_ins().attempt(crate::throttle::sign_in_key(peer.ip(), login)) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut r = refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                tr.a("bo-throttled", "seconds", &seconds.to_string()),
+                form.login.clone(),
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+            return r;
         }
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match portal.registry().log_in(portal.staff_key(), login, &form.password, &form.code, now).await {
+        Ok(staff) => {
+            attempt.succeeded();
+            match portal.sessions.open(staff) {
+                Some((token, _)) => {
+                    let secure = if portal.secure_cookies() { "; Secure" } else { "" };
+                    let cookie = format!(
+                        "{COOKIE}={token}; Path=/{}/backoffice; HttpOnly; SameSite=Strict{secure}",
+                        lang.code()
+                    );
+                    let mut r = Redirect::to(&format!("/{}/backoffice/", lang.code())).into_response();
+                    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+                        r.headers_mut().insert(header::SET_COOKIE, v);
+                    }
+                    r
+                }
+                None => (StatusCode::INTERNAL_SERVER_ERROR, "no randomness for a session").into_response(),
+            }
+        }
+        Err(_) => refused(StatusCode::UNAUTHORIZED, tr.t("bo-wrong"), form.login.clone()),
     }
 }
 

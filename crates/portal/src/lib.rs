@@ -14,15 +14,21 @@ pub mod api;
 pub mod backoffice;
 pub mod catalogue;
 pub mod i18n;
+pub mod throttle;
 pub mod web;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use egov_registry::RegistryError;
+use egov_registry::staff::StaffKey;
 use egov_registry::store::Registry;
 
 use catalogue::Catalogue;
@@ -34,17 +40,27 @@ pub struct Portal {
     catalogue: RwLock<Arc<Catalogue>>,
     sessions: backoffice::Sessions,
     secure_cookies: std::sync::atomic::AtomicBool,
+    staff_key: StaffKey,
+    /// Sign-in attempts per source and account (the back office now, citizens later).
+    sign_ins: throttle::Throttle<(IpAddr, String)>,
 }
 
 impl Portal {
-    /// Loads the catalogue from `registry`.
-    pub async fn new(registry: Registry) -> Result<Arc<Self>, RegistryError> {
+    /// Loads the catalogue from `registry`; the back office opens the staff's one-time-code
+    /// secrets with `staff_key` (secrets an older version left in clear are sealed now).
+    pub async fn new(registry: Registry, staff_key: StaffKey) -> Result<Arc<Self>, RegistryError> {
+        let sealed = registry.seal_clear_secrets(&staff_key).await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "one-time-code secrets stored in clear are now sealed");
+        }
         let catalogue = Catalogue::load(&registry).await?;
         Ok(Arc::new(Self {
             registry,
             catalogue: RwLock::new(Arc::new(catalogue)),
             sessions: Default::default(),
             secure_cookies: Default::default(),
+            staff_key,
+            sign_ins: throttle::Throttle::new(throttle::Backoff::SIGN_IN),
         }))
     }
 
@@ -74,6 +90,53 @@ impl Portal {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
+
+    pub(crate) fn staff_key(&self) -> &StaffKey {
+        &self.staff_key
+    }
+
+    pub(crate) fn sign_ins(&self) -> &throttle::Throttle<(IpAddr, String)> {
+        &self.sign_ins
+    }
+}
+
+/// The Content-Security-Policy of every response (issue 13, item 12): the pages use only
+/// their own stylesheet and forms — no script at all, no inline style, no frames, no
+/// plugins — so anything injected would not run; `frame-ancestors 'none'` forbids framing
+/// (clickjacking of the back office's buttons).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The headers every response carries, whatever route (or error, or 404) produced it.
+/// `Referrer-Policy: same-origin` keeps the portal's URLs (a back-office application's
+/// number, a search) from other sites, yet still lets the browser send `Origin` on the
+/// back office's own forms, which `same_origin` checks; `no-referrer` would turn it into
+/// `null`.
+pub const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
+/// One layer around the whole router, so no route, fallback or error response can miss the
+/// security headers. Behind HTTPS it adds HSTS; the back office's pages are never cached.
+async fn security_headers(State(portal): State<Arc<Portal>>, request: Request, next: Next) -> Response {
+    let back_office = request.uri().path().split('/').nth(2) == Some("backoffice");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    if portal.secure_cookies() {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    if back_office {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Every route of the portal.
@@ -105,6 +168,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/{lang}/backoffice/applications/{id}", get(backoffice::application))
         .route("/{lang}/backoffice/applications/{id}/{decision}", axum::routing::post(backoffice::decide))
         .fallback(web::fallback)
+        .layer(axum::middleware::from_fn_with_state(portal.clone(), security_headers))
         .with_state(portal)
 }
 
@@ -125,13 +189,15 @@ impl RunningPortal {
     }
 }
 
-/// Serves the portal on `listener`, re-reading the registries every `refresh`.
+/// Serves the portal on `listener`, re-reading the registries every `refresh`; the back
+/// office opens the staff's one-time-code secrets with `staff_key`.
 pub async fn start(
     listener: tokio::net::TcpListener,
     registry: Registry,
+    staff_key: StaffKey,
     refresh: Duration,
 ) -> Result<RunningPortal, RegistryError> {
-    let portal = Portal::new(registry).await?;
+    let portal = Portal::new(registry, staff_key).await?;
     let addr = listener.local_addr().map_err(|e| RegistryError::Invalid(format!("listener: {e}")))?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let app = router(portal.clone());
@@ -140,7 +206,10 @@ pub async fn start(
         let shutdown = async move {
             let _ = stopped.changed().await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "portal stopped");
         }
     });

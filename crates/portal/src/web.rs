@@ -322,7 +322,10 @@ struct ServicePage {
     area_number: u8,
     legal_basis: String,
     channels: String,
-    web: String,
+    /// The web address as a link, only if it is one the registry accepts now (a record
+    /// stored before the check is shown as text, never as a `javascript:` link).
+    web: Option<String>,
+    web_text: String,
     gateway: Option<String>,
     updated: String,
     documents: Vec<(String, String)>,
@@ -383,7 +386,8 @@ pub async fn service(State(portal): State<Arc<Portal>>, Path((lang, number)): Pa
         area_number: r.area,
         legal_basis: r.legal_basis.clone(),
         channels: g.information_channels.join(", "),
-        web: r.web_address.clone(),
+        web: egov_registry::model::check_web_address(&r.web_address).is_ok().then(|| r.web_address.clone()),
+        web_text: r.web_address.clone(),
         gateway: r.xroad_service.clone(),
         updated: e.updated_on.to_string(),
         documents,
@@ -568,8 +572,18 @@ pub async fn statistics(
     })
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+/// One CSV cell. A cell a spreadsheet would read as a formula (starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return: a service or body name as the registry holds it could)
+/// gets a leading `'` and is quoted, as OWASP's "CSV Injection" advice says (issue 13,
+/// item 14); a cell with a separator, quote or line break is quoted, quotes doubled (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("\"'{}\"", s.replace('"', "\"\""))
+    } else if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
 }
 
 /// `/{lang}/statistics.csv?month=&table=top|providers|integration`.

@@ -1,5 +1,6 @@
 //! The registry's back office over HTTP: staff log in with a password and a one-time
-//! code (replays and guessing refused, the account locked after five failures), see pending
+//! code (replays and guessing refused; repeated failures slowed down per source address and
+//! login, never a lock a stranger could put on the account), see pending
 //! applications with overdue ones flagged, approve and refuse with a CSRF-protected form, and
 //! the catalogue shows the result.
 
@@ -16,6 +17,17 @@ struct Client {
 }
 
 impl Client {
+    /// A client of the portal at `addr` whose connections come from the loopback address
+    /// `from` (127.0.0.0/8 is all loopback: another "source" on the same machine).
+    fn new(addr: std::net::SocketAddr, from: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(Some(from.parse().unwrap()))
+            .build()
+            .unwrap();
+        Client { base: format!("http://{addr}"), http }
+    }
+
     async fn get(&self, path: &str, cookie: Option<&str>) -> (u16, String, Option<String>) {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some(c) = cookie {
@@ -63,8 +75,9 @@ async fn staff_decide_applications_in_the_back_office() {
     let dir = tempfile::tempdir().unwrap();
     let registry = Registry::open(&egov_store::sqlite_url(&dir.path().join("r.db"))).await.unwrap();
     registry.seed_resources().await.unwrap();
-    let creds = registry.add_staff("l.aliyeva", "Leyla Əliyeva").await.unwrap();
-    assert!(registry.add_staff("l.aliyeva", "again").await.is_err());
+    let key = egov_registry::staff::StaffKey::open_or_create(dir.path()).unwrap();
+    let creds = registry.add_staff(&key, "l.aliyeva", "Leyla Əliyeva").await.unwrap();
+    assert!(registry.add_staff(&key, "l.aliyeva", "again").await.is_err());
     let mut record = egov_registry::catalogue_seed::named_services().remove(11); // mortgage application
     record.name.en = "Mortgage registration, filed on paper".into();
     let filed = registry
@@ -77,11 +90,8 @@ async fn staff_decide_applications_in_the_back_office() {
         registry.file(Request::Register(Box::new(other)), "Ministry of Justice", date!(2025 - 01 - 06)).await.unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = egov_portal::start(listener, registry.clone(), Duration::from_secs(3600)).await.unwrap();
-    let c = Client {
-        base: format!("http://{}", running.addr),
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-    };
+    let running = egov_portal::start(listener, registry.clone(), key, Duration::from_secs(3600)).await.unwrap();
+    let c = Client::new(running.addr, "127.0.0.1");
 
     // not logged in: to the login page
     let (status, _, location) = c.get("/en/backoffice/", None).await;
@@ -176,40 +186,40 @@ async fn staff_decide_applications_in_the_back_office() {
     assert_eq!(c.post("/en/backoffice/logout", Some(&cookie), None, &[("csrf", &token)]).await.status(), 303);
     assert_eq!(c.get("/en/backoffice/", Some(&cookie)).await.0, 303);
 
-    // behind HTTPS the cookie is Secure
-    running.portal.set_secure_cookies(true);
-    let code = egov_registry::staff::current_code(&creds.totp_secret, now() + 30).unwrap();
-    let r = c
-        .post(
-            "/en/backoffice/login",
-            None,
-            None,
-            &[("login", "l.aliyeva"), ("password", &creds.password), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
-
-    // five failures lock the account, even for the right code afterwards
+    // a stranger guessing her password from another address: three tries, then each must
+    // wait (429, Retry-After) — slowed down, not let through, and not counted while waiting
+    let stranger = Client::new(running.addr, "127.0.0.2");
+    let mut statuses = Vec::new();
     for _ in 0..5 {
-        c.post(
-            "/az/backoffice/login",
-            None,
-            None,
-            &[("login", "l.aliyeva"), ("password", "wrong"), ("code", "111111")],
-        )
-        .await;
+        let r = stranger
+            .post(
+                "/az/backoffice/login",
+                None,
+                None,
+                &[("login", "l.aliyeva"), ("password", "wrong"), ("code", "111111")],
+            )
+            .await;
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            assert_eq!(r.headers()["retry-after"], "1");
+            assert!(r.text().await.unwrap().contains("saniyədən sonra yenidən cəhd edin"));
+        }
     }
-    let fresh = egov_registry::staff::current_code(&creds.totp_secret, now() + 60).unwrap();
-    let r = c
-        .post(
-            "/az/backoffice/login",
-            None,
-            None,
-            &[("login", "l.aliyeva"), ("password", &creds.password), ("code", &fresh)],
-        )
-        .await;
-    assert_eq!(r.status(), 401);
-    assert!(r.text().await.unwrap().contains("15 dəqiqəlik bloklanıb"));
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    // even with her real password and a fresh code the stranger's address waits
+    let code = egov_registry::staff::current_code(&creds.totp_secret, now() + 30).unwrap();
+    let own = [("login", "l.aliyeva"), ("password", creds.password.as_str()), ("code", code.as_str())];
+    assert_eq!(stranger.post("/az/backoffice/login", None, None, &own).await.status(), 429);
+    // the database counted the attempts that were tried, for the operator's log: the replayed
+    // code above and the stranger's three
+    assert_eq!(registry.failed_logins("l.aliyeva").await.unwrap(), Some(4));
+
+    // and she, from her own address, logs in at once (the account was never locked); behind
+    // HTTPS the cookie is Secure
+    running.portal.set_secure_cookies(true);
+    let r = c.post("/az/backoffice/login", None, None, &own).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+    assert_eq!(registry.failed_logins("l.aliyeva").await.unwrap(), Some(0), "reset by her success");
     running.stop();
 }

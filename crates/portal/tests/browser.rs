@@ -27,7 +27,8 @@ async fn the_portal_in_headless_chromium_is_usable_and_accessible() {
     let numbers = registry.import(&services, "test", date!(2025 - 01 - 15)).await.unwrap();
     registry.record_usage_many(&egov_registry::catalogue_seed::demo_usage(&numbers, &["2025-10"])).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let portal = egov_portal::start(listener, registry, Duration::from_secs(3600)).await.unwrap();
+    let key = egov_registry::staff::StaffKey::open_or_create(dir.path()).unwrap();
+    let portal = egov_portal::start(listener, registry, key, Duration::from_secs(3600)).await.unwrap();
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
     let base = format!("http://{}", portal.addr);

@@ -43,7 +43,9 @@ impl Site {
 
 async fn exercise(registry: Registry) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = egov_portal::start(listener, registry, Duration::from_secs(3600)).await.unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let key = egov_registry::staff::StaffKey::open_or_create(keys.path()).unwrap();
+    let running = egov_portal::start(listener, registry, key, Duration::from_secs(3600)).await.unwrap();
     let site = Site {
         base: format!("http://{}", running.addr),
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),

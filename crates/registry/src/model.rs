@@ -292,6 +292,7 @@ impl ServiceRecord {
             }
             _ => {}
         }
+        check_web_address(&self.web_address)?;
         if self.regulation.steps.is_empty() {
             return missing("regulation: at least one step");
         }
@@ -300,6 +301,40 @@ impl ServiceRecord {
         }
         Ok(())
     }
+}
+
+/// Checks a service's web address, which the portal puts in a link (issue 13, item 12): only
+/// `https:` with a host name, no user name or password in it. A `javascript:` or `data:`
+/// address approved once would otherwise run in the portal's origin, where the back office's
+/// sessions live. Plain `http:` is accepted only for a loopback host (`localhost`,
+/// `127.0.0.0/8`, `[::1]`): a service run on the same machine for a demonstration or a test,
+/// which cannot have a certificate and which no visitor but the machine's own user reaches.
+/// The demo's own records are all `https:`. A rule tied to the address itself needs no
+/// setting that could be left on in production.
+pub fn check_web_address(address: &str) -> Result<(), RegistryError> {
+    let refuse = |why: &str| Err(RegistryError::Invalid(format!("web address '{address}': {why}")));
+    if address.len() > 2000 {
+        return refuse("longer than 2,000 characters");
+    }
+    let Ok(url) = url::Url::parse(address) else {
+        return refuse("not an absolute URL (https://…)");
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return refuse("it names no host"),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return refuse("plain http is allowed only for a loopback host; use https"),
+        _ => return refuse("only https addresses are allowed"),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("it must not carry a user name or password");
+    }
+    Ok(())
 }
 
 /// A state body in the registry of state information resources.
@@ -337,4 +372,37 @@ pub struct InformationSystem {
     pub services: Vec<String>,
     /// `operating`, `proposed` or `retired`.
     pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 13, item 12: a web address that would run script, or leave TLS, in the
+    /// portal's link is refused when the record is filed.
+    #[test]
+    fn web_addresses_are_https_or_loopback_http_only() {
+        let mut record = crate::catalogue_seed::named_services().remove(0);
+        for bad in [
+            "javascript:alert(document.cookie)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "http://e-gov.az/services/1",
+            "https://user:pass@e-gov.az/",
+            "ftp://e-gov.az/",
+            "//e-gov.az/services/1",
+            "/az/services/1",
+            "",
+        ] {
+            record.web_address = bad.into();
+            let e = record.validate().expect_err(bad);
+            assert!(e.to_string().contains("web address"), "{bad}: {e}");
+        }
+        for good in
+            ["https://www.e-gov.az/az/services/1", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]/"]
+        {
+            record.web_address = good.into();
+            record.validate().unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+    }
 }
