@@ -97,12 +97,15 @@ enum CentralCommand {
         #[command(subcommand)]
         command: MembersCommand,
     },
-    /// Security servers.
+    /// Security servers: list them, or add a member's server (an enrolment code for it).
     Servers {
+        #[command(subcommand)]
+        command: Option<ServersCommand>,
         #[command(flatten)]
         op: Operator,
     },
-    /// Registration requests of new security servers.
+    /// Registration requests of new security servers (with both keys' fingerprints, to
+    /// compare with what `egov ss register` printed on the agency's side).
     Registrations {
         #[command(subcommand)]
         command: RegistrationsCommand,
@@ -186,6 +189,20 @@ enum MembersCommand {
         subsystems: Vec<String>,
         #[command(flatten)]
         op: Operator,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServersCommand {
+    /// Add a member's security server: issue the single-use enrolment code its registration
+    /// request must carry (TT-4.1.2). It is shown only now; hand it to the agency out of
+    /// band. Run again for a fresh code (the old one stops working), e.g. after a refusal.
+    Add {
+        /// INSTANCE/CLASS/CODE/SERVER.
+        id: String,
+        /// How long the code can be used, days (1–90).
+        #[arg(long, default_value_t = 7)]
+        valid_days: i64,
     },
 }
 
@@ -278,8 +295,23 @@ pub async fn run(args: CentralArgs, shutdown: impl Future<Output = ()>) -> anyho
             print(&call(&op, "POST", "/api/v1/members", Some(body)).await?);
             Ok(())
         }
-        CentralCommand::Servers { op } => {
+        CentralCommand::Servers { command: None, op } => {
             print(&call(&op, "GET", "/api/v1/security-servers", None).await?);
+            Ok(())
+        }
+        CentralCommand::Servers { command: Some(ServersCommand::Add { id, valid_days }), op } => {
+            let path = format!("/api/v1/security-servers/{}/enrolment-code", path_segment(&id));
+            let issued = call(&op, "POST", &path, Some(json!({ "valid_days": valid_days }))).await?;
+            let code = issued["code"].as_str().context("the answer carries no enrolment code")?;
+            let until = issued["expires_at"].as_i64().unwrap_or_default();
+            let until = time::OffsetDateTime::from_unix_timestamp(until)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_else(|| until.to_string());
+            println!(
+                "security server {id} added; its enrolment code (single use, valid until {until}; shown only now):\n\
+                 {code}\nthe agency passes it with: egov ss register --enrolment-code CODE"
+            );
             Ok(())
         }
         CentralCommand::Registrations { command: RegistrationsCommand::List { state, op } } => {

@@ -1,7 +1,8 @@
 //! The deployment path with separate processes and nothing but the command line (TT-4.1.2):
 //! the operator creates and runs the central services (`egov central init/serve`) and
 //! registers members; each agency installs the anchor, generates keys and certificate
-//! requests (`egov ss init`), submits its registration (`egov ss register`), the operator
+//! requests (`egov ss init`), submits its registration with the enrolment code the operator
+//! issued (`egov central servers add`, `egov ss register --enrolment-code`), the operator
 //! approves it (`egov central registrations approve`), the agency collects its
 //! certificates and runs its server (`egov ss serve`), which trusts only the signed global
 //! configuration; a SOAP request then crosses the federation.
@@ -147,6 +148,7 @@ fn separate_processes_exchange_through_egov_ss_serve() {
         ("AZ/GOV/1400000001/ss-portal", "portal", "AZ/GOV/1400000001/portal", free_port()),
         ("AZ/GOV/1400000002/ss-justice", "justice", "AZ/GOV/1400000002/population-registry", free_port()),
     ];
+    let mut fingerprints = Vec::new();
     for (id, name, _, peer) in &servers {
         let sdir = path(name);
         run(
@@ -162,8 +164,36 @@ fn separate_processes_exchange_through_egov_ss_serve() {
                 id,
             ],
         );
-        let said = run(&operator, &["ss", "register", "--dir", sdir.to_str().unwrap(), "--address", peer]);
+        // issue 13, item 5: no request without the enrolment code the operator issued for
+        // this server id, nor with a wrong one; nothing is recorded then
+        let register = |code: Option<&str>| {
+            let mut cmd = egov();
+            cmd.args(["ss", "register", "--dir", sdir.to_str().unwrap(), "--address", peer])
+                .env("EGOV_OPERATOR", &operator)
+                .env("EGOV_SS_PASSPHRASE", "agency-passphrase")
+                .env_remove("EGOV_SS_ENROLMENT_CODE");
+            if let Some(code) = code {
+                cmd.env("EGOV_SS_ENROLMENT_CODE", code);
+            }
+            cmd.output().unwrap()
+        };
+        let out = register(None);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("needs the enrolment code") && err.contains("--enrolment-code"), "{err}");
+        let added = run(&operator, &["central", "servers", "add", id]);
+        let code = added.lines().nth(1).unwrap().trim().to_owned();
+        assert_eq!(code.len(), 39, "{added}");
+        let out = register(Some("0123-4567-89ab-cdef-0123-4567-89ab-cdef"));
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not the one issued"), "{err}");
+        let said = run(
+            &operator,
+            &["ss", "register", "--dir", sdir.to_str().unwrap(), "--address", peer, "--enrolment-code", &code],
+        );
         assert!(said.contains("pending"), "{said}");
+        fingerprints.push(said);
         // a server that is not registered yet does not start, and says why
         let out = egov()
             .args(["ss", "serve", "--dir"])
@@ -182,6 +212,12 @@ fn separate_processes_exchange_through_egov_ss_serve() {
         serde_json::from_str(&run(&operator, &["central", "registrations", "list", "--state", "pending"])).unwrap();
     assert_eq!(pending.as_array().unwrap().len(), 2);
     for r in pending.as_array().unwrap() {
+        // what the agency printed is what the operator sees before approving
+        let (auth, sign) = (r["auth_key_sha256"].as_str().unwrap(), r["sign_key_sha256"].as_str().unwrap());
+        assert!(
+            fingerprints.iter().any(|said| said.contains(auth) && said.contains(sign)),
+            "{auth} / {sign} not in {fingerprints:?}"
+        );
         run(&operator, &["central", "registrations", "approve", r["id"].as_str().unwrap()]);
     }
     for (id, name, client, peer) in &servers {
