@@ -102,14 +102,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> CentralError + '_ {
 }
 
 fn write_private(path: &Path, content: &str) -> Result<(), CentralError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, content).map_err(io(path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io(path))?;
-    }
-    std::fs::rename(&tmp, path).map_err(io(path))
+    egov_pki::files::write_private(path, content.as_bytes()).map_err(io(path))
 }
 
 fn read(path: &Path) -> Result<String, CentralError> {

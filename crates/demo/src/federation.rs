@@ -129,7 +129,7 @@ impl Operator {
         let dir_path = self.data_dir.join(&spec.name);
         let _ = std::fs::remove_dir_all(&dir_path); // a demo server is always set up anew
         let dir = ServerDir::new(&dir_path, Some(DEMO_PASSPHRASE.into()));
-        dir.init(&serde_json::to_string_pretty(&anchor)?, id)?;
+        dir.init(&serde_json::to_string_pretty(&anchor)?, id, egov_security_server::enrolment::KeyStorage::Encrypted)?;
         // the operator adds the member's server: a single-use enrolment code, handed to the
         // agency, which its registration request must carry (issue 13, item 5)
         let issued = admin(

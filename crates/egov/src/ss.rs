@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use egov_security_server::conf::Subject;
-use egov_security_server::enrolment::ServerDir;
+use egov_security_server::enrolment::{KeyStorage, ServerDir};
 use egov_security_server::{ConfStore, DirectoryHandle, Settings, Timeouts};
 use egov_xroad::{ClientId, SecurityServerId, ServiceId};
 
@@ -51,6 +51,10 @@ pub enum SsCommand {
         /// This server's id, INSTANCE/CLASS/CODE/SERVER.
         #[arg(long)]
         id: SecurityServerId,
+        /// Write the private keys in clear when no passphrase is given (a throwaway test
+        /// server only; without it, init refuses to run without EGOV_SS_PASSPHRASE).
+        #[arg(long)]
+        insecure_keys: bool,
     },
     /// Submit the registration request to the central server; run again to see its state
     /// and, once the operator approved it, install the certificates.
@@ -314,9 +318,18 @@ pub enum AclCommand {
 
 pub async fn run(command: SsCommand, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     match command {
-        SsCommand::Init { dir, anchor, id } => {
+        SsCommand::Init { dir, anchor, id, insecure_keys } => {
             let text = std::fs::read_to_string(&anchor).with_context(|| format!("reading {}", anchor.display()))?;
-            dir.open().init(&text, &id)?;
+            let storage = if insecure_keys { KeyStorage::ClearAllowed } else { KeyStorage::Encrypted };
+            let server = dir.open();
+            server.init(&text, &id, storage)?;
+            if server.passphrase_set() {
+                println!("private keys encrypted with the server passphrase (EGOV_SS_PASSPHRASE)");
+            } else {
+                eprintln!(
+                    "WARNING: --insecure-keys: the private keys are written in clear; use this server for tests only"
+                );
+            }
             println!(
                 "security server {id}: keys generated in {}; certificate requests auth.csr.pem and sign.csr.pem; \
                  next: egov ss register --dir {} --address HOST:PORT",

@@ -480,15 +480,40 @@ fn egov_ca_issues_revokes_and_lists_from_the_command_line() {
         "ca_certs_pem": [], "generated_at": 0});
     std::fs::write(dir.path().join("anchor.json"), anchor.to_string()).unwrap();
     let ss = dir.path().join("ss");
-    let out = egov()
-        .args(["ss", "init", "--dir"])
-        .arg(&ss)
-        .arg("--anchor")
-        .arg(dir.path().join("anchor.json"))
-        .args(["--id", "AZ/GOV/1400000005/ss1"])
-        .output()
-        .unwrap();
+    let init = |dir: &std::path::Path, passphrase: Option<&str>, extra: &[&str]| {
+        let mut command = egov();
+        command
+            .args(["ss", "init", "--dir"])
+            .arg(dir)
+            .arg("--anchor")
+            .arg(ss.parent().unwrap().join("anchor.json"))
+            .args(["--id", "AZ/GOV/1400000005/ss1"])
+            .args(extra)
+            .env_remove("EGOV_SS_PASSPHRASE");
+        if let Some(p) = passphrase {
+            command.env("EGOV_SS_PASSPHRASE", p);
+        }
+        command.output().unwrap()
+    };
+    // issue 13, item 10: no passphrase, no keys in clear unless asked for by name
+    let clear = dir.path().join("ss-clear");
+    let out = init(&clear, None, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("EGOV_SS_PASSPHRASE") && err.contains("--insecure-keys"), "{err}");
+    assert!(!clear.join("auth.key.pem").exists(), "nothing written");
+    let out = init(&clear, None, &["--insecure-keys"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in clear"));
+    let out = init(&ss, Some("agency-passphrase"), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(ss.join("sign.key.pem")).unwrap().contains("ENCRYPTED PRIVATE KEY"));
+    #[cfg(unix)]
+    for file in ["auth.key.pem", "sign.key.pem", "server.json"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ss.join(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
     let csr = ss.join("auth.csr.pem");
     let cert = dir.path().join("auth.crt.pem");
     let out = ca(&[

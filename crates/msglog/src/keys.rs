@@ -201,15 +201,28 @@ impl Keyring {
     /// Writes the keyring to `path` (atomically: a temporary file renamed over it).
     pub fn save(&self, path: &Path, passphrase: &str, iterations: u32) -> Result<(), MsgLogError> {
         let json = self.to_sealed_json(passphrase, iterations)?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, json).map_err(|e| MsgLogError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| MsgLogError::io(path, e))
+        // owner-only from creation on: the ring is sealed, but its file is still a secret
+        egov_pki::files::write_private(path, json.as_bytes()).map_err(|e| MsgLogError::io(path, e))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13, item 10: the sealed ring's file is the owner's only.
+    #[test]
+    fn saved_rings_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msglog-keys.json");
+        Keyring::generate(1).unwrap().save(&path, "pass", 1000).unwrap();
+        assert!(Keyring::load(&path, "pass").is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
 
     #[test]
     fn seals_opens_and_rotates() {

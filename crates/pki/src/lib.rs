@@ -19,6 +19,7 @@ pub mod batch;
 pub mod ca;
 pub mod csr;
 pub mod error;
+pub mod files;
 pub mod keys;
 pub mod ocsp;
 pub mod profile;

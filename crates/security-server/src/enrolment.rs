@@ -96,6 +96,15 @@ pub struct KeyFingerprints {
     pub sign: String,
 }
 
+/// Whether private keys may be written without a passphrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStorage {
+    /// Keys are encrypted with the server passphrase; without one, `init` refuses.
+    Encrypted,
+    /// Keys may be written in clear when no passphrase is given (`--insecure-keys`).
+    ClearAllowed,
+}
+
 /// A security server's directory of keys, certificates and trust.
 #[derive(Debug, Clone)]
 pub struct ServerDir {
@@ -119,6 +128,11 @@ impl ServerDir {
         self.passphrase.as_deref()
     }
 
+    /// Whether a passphrase was given (keys written by `init` are then encrypted).
+    pub fn passphrase_set(&self) -> bool {
+        self.passphrase.is_some()
+    }
+
     fn read(&self, name: &str) -> Result<String, EnrolmentError> {
         let path = self.file(name);
         std::fs::read_to_string(&path).map_err(|source| EnrolmentError::Io { path: path.display().to_string(), source })
@@ -133,19 +147,19 @@ impl ServerDir {
         }
     }
 
-    /// Writes `name` atomically (a temporary file renamed over it), readable by the owner only.
+    /// Writes `name` atomically (a temporary file renamed over it), readable by the owner
+    /// only from its creation on.
     pub(crate) fn write(&self, name: &str, content: &str) -> Result<(), EnrolmentError> {
         let path = self.file(name);
-        let err = |source| EnrolmentError::Io { path: path.display().to_string(), source };
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, content).map_err(err)?;
-        restrict(&tmp).map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(err)
+        egov_pki::files::write_private(&path, content.as_bytes())
+            .map_err(|source| EnrolmentError::Io { path: path.display().to_string(), source })
     }
 
     /// Installs the anchor, generates both keys and writes the certificate requests
-    /// (`egov ss init`). Refuses a directory that already holds keys.
-    pub fn init(&self, anchor_json: &str, id: &SecurityServerId) -> Result<(), EnrolmentError> {
+    /// (`egov ss init`). Refuses a directory that already holds keys, and — unless `keys` is
+    /// [`KeyStorage::ClearAllowed`] — a directory opened without a passphrase: private keys
+    /// are not written in clear without the administrator saying so (TT-6.3).
+    pub fn init(&self, anchor_json: &str, id: &SecurityServerId, keys: KeyStorage) -> Result<(), EnrolmentError> {
         let anchor = Anchor::from_json(anchor_json).map_err(|e| EnrolmentError::Invalid(e.to_string()))?;
         if id.owner().instance() != anchor.instance {
             return Err(EnrolmentError::Invalid(format!(
@@ -158,6 +172,13 @@ impl ServerDir {
                 "{} already holds keys; use a new directory for a new server",
                 self.path.display()
             )));
+        }
+        if self.passphrase.is_none() && keys != KeyStorage::ClearAllowed {
+            return Err(EnrolmentError::Invalid(
+                "no passphrase: the private keys would be written in clear. Set EGOV_SS_PASSPHRASE \
+                 (it also seals the message log's keys), or pass --insecure-keys for a throwaway test server"
+                    .into(),
+            ));
         }
         std::fs::create_dir_all(&self.path)
             .map_err(|source| EnrolmentError::Io { path: self.path.display().to_string(), source })?;
@@ -353,16 +374,4 @@ fn answer(result: Result<(http::StatusCode, bytes::Bytes), String>) -> Result<Re
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, EnrolmentError> {
     serde_json::to_string_pretty(v).map_err(|e| EnrolmentError::Invalid(e.to_string()))
-}
-
-/// Key files are readable by their owner only.
-#[cfg(unix)]
-fn restrict(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &Path) -> std::io::Result<()> {
-    Ok(())
 }
