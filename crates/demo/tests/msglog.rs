@@ -291,6 +291,7 @@ async fn a_removed_archive_reader_is_refused_while_the_server_runs() {
     let s = setup(14_400).await;
     let fed = &s.fed;
     assert_eq!(call(fed, "u-1").await.0, 200);
+    stamped(fed, PROVIDER).await; // containers carry their time-stamp
     let asic = format!("{}/asic?queryId=u-1", fed.client_url(PROVIDER));
     let auditor = bearer(&fed.tokens.archive_reader);
     assert_eq!(get(&asic, &[("Authorization", &auditor)]).await.0, 200);
