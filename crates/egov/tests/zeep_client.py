@@ -45,10 +45,9 @@ def headers(client_id, service_id, message_id):
 
 def answer_items(result):
     """The answer's one repeated element. The WSDL declares the X-Road header in each
-    operation's output (as X-Road WSDLs do), so zeep returns the header and the body; the
-    body holds the response element, which holds the repeated element."""
-    response = next(iter(result.body.__values__.values()))
-    return next(iter(response.__values__.values()))
+    operation's output (as X-Road WSDLs do), so zeep returns the header and the body (the
+    response element), which holds the repeated element."""
+    return next(iter(result.body.__values__.values()))
 
 
 def main():
