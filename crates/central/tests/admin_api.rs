@@ -442,7 +442,7 @@ async fn idle_connections_do_not_stall_the_admin_api() {
         .unwrap();
     let took = started.elapsed();
     assert_eq!(revoked["revoked"], json!(serial));
-    assert!(took < HANDSHAKE_TIMEOUT / 5, "the revocation took {took:?} behind 50 idle connections");
+    assert!(took < HANDSHAKE_TIMEOUT / 2, "the revocation took {took:?} behind 50 idle connections");
 
     // up to the per-address limit (the operator's own call above held one more slot for a
     // moment); the next connection from the same address is closed without a handshake
@@ -459,6 +459,6 @@ async fn idle_connections_do_not_stall_the_admin_api() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = std::time::Instant::now();
     op.ok("GET", "/api/v1/members", None).await.unwrap();
-    assert!(started.elapsed() < HANDSHAKE_TIMEOUT / 5);
+    assert!(started.elapsed() < HANDSHAKE_TIMEOUT / 2);
     c.running.stop().await;
 }
