@@ -162,3 +162,19 @@ async fn soap_action_must_name_the_called_service() {
     assert!(String::from_utf8(message).unwrap().contains("<p:fin>urn:actionEcho</p:fin>"));
     w.stop().await;
 }
+
+/// Item 1, the consumer's side: what the provider would refuse is refused before anything is
+/// signed or sent, with the same fault.
+#[tokio::test]
+async fn the_consumer_refuses_paths_the_provider_would() {
+    let w = world().await;
+    let base = format!("{}/r1/AZ/GOV/2/provider/files", w.url(A));
+    for path in ["/files/a|b.json", "/files/%zz.json", "/files/a%22b.json?x=%"] {
+        let reply = send("GET", &format!("{base}{path}"), &[("x-road-client", "AZ/GOV/1/consumer")], "").await;
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        assert_eq!(reply.headers["x-road-error"], "Client.BadRequest", "{path}");
+    }
+    let reply = send("GET", &format!("{base}/files/a%22b.json"), &[("x-road-client", "AZ/GOV/1/consumer")], "").await;
+    assert_eq!(reply.status, 201, "an encoded quote is a path character: {}", reply.body);
+    w.stop().await;
+}

@@ -61,6 +61,10 @@ async fn exchange(
 ) -> Result<Response<Body>, GatewayError> {
     let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let target = RestTarget::parse(&path_and_query).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    // the provider accepts only RFC 3986 path and query characters: refuse others here,
+    // before anything is signed or logged, with the same message
+    rest::RequestPath::parse(&target.forwarded_path_and_query())
+        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
     let client = client_header(request.headers())?;
     if !gateway.conf.get().hosts(&client) {
         return Err(GatewayError::UnknownMember(
