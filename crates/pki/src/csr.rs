@@ -100,4 +100,18 @@ mod tests {
         );
         assert!(key_fingerprint(b"garbage").is_err());
     }
+
+    /// Known answer: an OpenSSL-made request (fuzz/seeds/csr/auth-p256.der), its
+    /// fingerprint as `openssl req -pubkey -noout | openssl pkey -pubin -outform DER |
+    /// openssl dgst -sha256 -c` prints it (in lower case), so an operator can check it with
+    /// OpenSSL too.
+    #[test]
+    fn a_key_fingerprint_matches_openssl() {
+        use base64::Engine;
+        let csr = base64::engine::general_purpose::STANDARD.decode("MIHbMIGCAgEAMCAxHjAcBgNVBAMMFUFaL0dPVi8xNDAwMDAwMDAxL3NzMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABHwGYmE2MMekoqyC7/jHN2ntZPjGfZHF0EpM9u9k6A2/ZK2NOg9uLv9VJhNgYqkm6TIJrrfhPzjNkBpv+HW6X12gADAKBggqhkjOPQQDAgNIADBFAiEAy9ohKB1mcAOFWKdtmPw5OwWu54zHvZtihWJioezg0PcCICqdAEVi7Cx8E/JUPdSytivcSsEdri9iEN9cOy8XwlsK").unwrap();
+        assert_eq!(
+            key_fingerprint(&csr).unwrap().to_lowercase(),
+            "da:07:d7:e2:27:76:d9:ca:79:f0:29:99:2d:d9:2a:ae:ca:42:e7:ee:81:e1:67:6d:f7:8a:4b:38:25:d2:64:4d"
+        );
+    }
 }
