@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::*;
-use egov_security_server::transport::client::PeerKey;
 use egov_security_server::transport::message::{self, FAULT_CONTENT_TYPE, Protocol};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -395,15 +394,6 @@ async fn signed_message(w: &World, tamper: impl FnOnce(&mut Vec<u8>, &mut Vec<u8
     let block = gw.signer.sign(message::digest(&meta_bytes, &soap, b"")).await.unwrap();
     tamper(&mut meta_bytes, &mut soap);
     message::encode(&meta_bytes, &soap, b"", &serde_json::to_vec(&block).unwrap())
-}
-
-fn peer_b(w: &World) -> PeerKey {
-    let entry = w.fed.directory.server(&w.fed.servers[B].id).unwrap();
-    PeerKey {
-        server: entry.id.clone(),
-        address: entry.address.clone(),
-        auth_cert_sha256: entry.auth_cert_hash().unwrap(),
-    }
 }
 
 async fn deliver(

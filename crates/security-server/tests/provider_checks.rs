@@ -10,17 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use egov_security_server::transport::client::PeerKey;
 use egov_security_server::transport::message::{self, FAULT_CONTENT_TYPE, Protocol};
-
-fn peer_b(w: &World) -> PeerKey {
-    let entry = w.fed.directory.server(&w.fed.servers[B].id).unwrap();
-    PeerKey {
-        server: entry.id.clone(),
-        address: entry.address.clone(),
-        auth_cert_sha256: entry.auth_cert_hash().unwrap(),
-    }
-}
 
 /// A message signed by A's server for A's consumer; `Ok(frames' message, body)` or the fault code.
 async fn deliver(

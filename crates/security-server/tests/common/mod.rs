@@ -34,6 +34,16 @@ pub struct World {
     pub stub_addr: SocketAddr,
 }
 
+/// B's server as A's peer pool knows it.
+pub fn peer_b(w: &World) -> egov_security_server::transport::client::PeerKey {
+    let entry = w.fed.directory.server(&w.fed.servers[B].id).unwrap();
+    egov_security_server::transport::client::PeerKey {
+        server: entry.id.clone(),
+        address: entry.address.clone(),
+        auth_cert_sha256: entry.auth_cert_hash().unwrap(),
+    }
+}
+
 pub fn client(s: &str) -> ClientId {
     s.parse().unwrap()
 }
