@@ -66,6 +66,16 @@ async fn the_push_token_is_kept_only_as_a_digest_and_still_authenticates() {
     assert!(refused.to_string().contains("token"), "{refused}");
     assert_eq!(store.adapter_token_matches(&stored.name, &token).await.unwrap(), Some(true), "a refused push keeps it");
 
+    // a database from before tokens were hashed: the clear token is hashed when it is opened
+    let url = egov_store::sqlite_url(&dir.path().join("agency.db"));
+    sqlx::query("UPDATE adapters SET token = $1").bind(&token).execute(store.database().pool()).await.unwrap();
+    assert!(database_bytes(dir.path()).windows(token.len()).any(|w| w == token.as_bytes()), "the old row is written");
+    let reopened = egov_security_server::conf::ConfStore::open(&url).await.unwrap();
+    assert_eq!(reopened.adapter_token_matches(&stored.name, &token).await.unwrap(), Some(true));
+    let kept: String =
+        sqlx::query_scalar("SELECT token FROM adapters").fetch_one(store.database().pool()).await.unwrap();
+    assert!(kept.starts_with("sha256:") && !kept.contains(&token), "{kept}");
+
     adapter.stop().await;
     fed.stop().await;
 }

@@ -9,15 +9,12 @@ use sqlx::Row;
 
 use super::model::{AccessRight, Description, DescriptionKind, Endpoint, ServerConf, ServiceEntry, Subject};
 
-/// How a kept adapter token starts: `sha256:` and the hex digest.
-const TOKEN_DIGEST_PREFIX: &str = "sha256:";
-
 /// What is kept of an adapter's push token: its SHA-256. The token is meant to be a long
 /// random secret (docs/adapter.md; the demo draws 128 random bits), so an unsalted digest
 /// cannot be turned back into it, and a copy of the database does not let anyone push
 /// mappings to the adapter (issue 13 item 10).
 fn adapter_token_digest(token: &str) -> String {
-    format!("{TOKEN_DIGEST_PREFIX}{}", egov_globalconf::hash_hex(&egov_pki::xades::sha256(token.as_bytes())))
+    format!("sha256:{}", egov_globalconf::hash_hex(&egov_pki::xades::sha256(token.as_bytes())))
 }
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -56,7 +53,32 @@ pub struct ConfStore {
 impl ConfStore {
     /// Opens the store at `url`, creating and migrating the schema as needed.
     pub async fn open(url: &str) -> Result<Self, ConfError> {
-        Ok(Self { db: Database::open(url, &MIGRATIONS).await? })
+        let store = Self { db: Database::open(url, &MIGRATIONS).await? };
+        store.hash_clear_adapter_tokens().await?;
+        Ok(store)
+    }
+
+    /// Rows written before adapter tokens were hashed hold the token itself: from the first
+    /// open on, they hold its digest only (issue 13 item 10).
+    async fn hash_clear_adapter_tokens(&self) -> Result<(), ConfError> {
+        let rows = sqlx::query("SELECT name, token FROM adapters WHERE token NOT LIKE 'sha256:%'")
+            .fetch_all(self.db.pool())
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write().await?;
+        for row in rows {
+            let (name, token): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            sqlx::query("UPDATE adapters SET token = $1 WHERE name = $2 AND token = $3")
+                .bind(adapter_token_digest(&token))
+                .bind(&name)
+                .bind(&token)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The database.
@@ -293,8 +315,6 @@ impl ConfStore {
             .fetch_optional(self.db.pool())
             .await?;
         Ok(stored.map(|kept| {
-            // a row written before tokens were hashed holds the token itself
-            let kept = if kept.starts_with(TOKEN_DIGEST_PREFIX) { kept } else { adapter_token_digest(&kept) };
             aws_lc_rs::constant_time::verify_slices_are_equal(kept.as_bytes(), adapter_token_digest(token).as_bytes())
                 .is_ok()
         }))
