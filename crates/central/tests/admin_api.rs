@@ -462,3 +462,55 @@ async fn idle_connections_do_not_stall_the_admin_api() {
     assert!(started.elapsed() < HANDSHAKE_TIMEOUT / 2);
     c.running.stop().await;
 }
+
+/// Issue 13, item 5, from the agency's side (`egov ss register` is `ServerDir::register`):
+/// the request carries the operator's enrolment code; a refusal consumes it, so the same
+/// code cannot be used again, and a fresh one registers the same keys; the fingerprints the
+/// agency computes are those the operator lists.
+#[tokio::test]
+async fn after_a_refusal_the_agency_registers_with_a_fresh_enrolment_code() {
+    use egov_security_server::enrolment::{KeyStorage, ServerDir};
+
+    let c = start().await;
+    let op = AdminClient::new(&c.creds).unwrap();
+    op.ok("POST", "/api/v1/members", Some(&member("AZ/GOV/1400000002"))).await.unwrap();
+    let id: egov_xroad::SecurityServerId = "AZ/GOV/1400000002/ss1".parse().unwrap();
+    let anchor = op.ok("GET", "/api/v1/anchor", None).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = ServerDir::new(tmp.path(), Some("agency-passphrase".into()));
+    dir.init(&anchor.to_string(), &id, KeyStorage::Encrypted).unwrap();
+    let add = || async {
+        let path = format!("/api/v1/security-servers/{}/enrolment-code", path_segment(&id.to_string()));
+        op.ok("POST", &path, Some(&json!({"valid_days": 1}))).await.unwrap()["code"].as_str().unwrap().to_owned()
+    };
+    let address = "127.0.0.1:5500";
+
+    let err = dir.register(address, "production", None).await.unwrap_err().to_string();
+    assert!(err.contains("needs the enrolment code"), "{err}");
+    let first = add().await;
+    let pending = dir.register(address, "production", Some(&first)).await.unwrap();
+    assert_eq!(pending.state, "pending");
+    let listed = op.ok("GET", "/api/v1/registrations?state=pending", None).await.unwrap();
+    let ours = dir.key_fingerprints().unwrap();
+    assert_eq!(
+        (listed[0]["auth_key_sha256"].as_str(), listed[0]["sign_key_sha256"].as_str()),
+        (Some(ours.auth.as_str()), Some(ours.sign.as_str()))
+    );
+    op.ok("POST", &format!("/api/v1/registrations/{}/refuse", pending.id), Some(&json!({"reason": "not confirmed"})))
+        .await
+        .unwrap();
+    let refused = dir.register(address, "production", None).await.unwrap();
+    assert_eq!(refused.state, "refused");
+    assert!(dir.file("registration.refused.json").exists() && !dir.file("registration.json").exists());
+    // the code went with the refused request
+    let err = dir.register(address, "production", Some(&first)).await.unwrap_err().to_string();
+    assert!(err.contains("already used"), "{err}");
+    let second = add().await;
+    let again = dir.register(address, "production", Some(&second)).await.unwrap();
+    assert_eq!(again.state, "pending");
+    assert_ne!(again.id, pending.id);
+    op.ok("POST", &format!("/api/v1/registrations/{}/approve", again.id), None).await.unwrap();
+    assert_eq!(dir.register(address, "production", None).await.unwrap().state, "approved");
+    dir.keys().unwrap();
+    c.running.stop().await;
+}
