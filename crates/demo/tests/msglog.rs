@@ -246,7 +246,7 @@ async fn refused_requests_leave_a_short_record_not_their_contents() {
     assert_eq!(consumer.records_of_query("denied-1").await.unwrap().len(), 1, "the consumer logged what it sent");
     // the short record: who, what, the fault — no contents
     let mut refused = None;
-    for _ in 0..50 {
+    for _ in 0..150 {
         let records = provider.operational(0, 100).await.unwrap();
         refused = records.into_iter().find(|r| r.message_id.as_deref() == Some("denied-1"));
         if refused.is_some() {
