@@ -332,7 +332,7 @@ pub async fn run(command: SsCommand, shutdown: impl Future<Output = ()>) -> anyh
             }
             println!(
                 "security server {id}: keys generated in {}; certificate requests auth.csr.pem and sign.csr.pem; \
-                 next: egov ss register --dir {} --address HOST:PORT",
+                 next: egov ss register --dir {} --address HOST:PORT --enrolment-code CODE (from the operator)",
                 dir.path.display(),
                 dir.path.display()
             );
