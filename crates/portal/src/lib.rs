@@ -139,7 +139,9 @@ async fn security_headers(State(portal): State<Arc<Portal>>, request: Request, n
     response
 }
 
-/// Every route of the portal.
+/// Every route of the portal, inside the security-headers layer. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (as [`start`] does): the sign-in
+/// throttle keys attempts by the peer's address.
 pub fn router(portal: Arc<Portal>) -> Router {
     Router::new()
         .route("/", get(web::root))
