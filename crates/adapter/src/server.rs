@@ -309,7 +309,9 @@ async fn replace(shared: &Arc<Shared>, text: String) -> Result<SocketAddr, Adapt
         None
     };
     if let Some(file) = &shared.file {
-        write_atomically(file, &text)
+        // a mapping names its databases' connection strings (passwords among them): the
+        // owner's only, from creation on (issue 13, item 10)
+        egov_pki::files::write_private(file, text.as_bytes())
             .map_err(|e| AdapterError::Start(format!("cannot save {}: {e}", file.display())))?;
     }
     let addr = match rebound {
@@ -329,12 +331,6 @@ async fn replace(shared: &Arc<Shared>, text: String) -> Result<SocketAddr, Adapt
     *shared.runtime.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Runtime::new(new, text));
     tokio::spawn(async move { current.close().await });
     Ok(addr)
-}
-
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Pushes a mapping to a running adapter's admin route (the security server's side of

@@ -358,6 +358,13 @@ async fn a_pushed_mapping_replaces_the_old_and_can_move_the_adapter() {
     assert!(reqwest::get(format!("http://{old}/health")).await.is_err(), "the old address is closed");
     let saved = std::fs::read_to_string(w._dir.path().join("adapter.toml")).unwrap();
     assert_eq!(saved, moved, "the file holds what was pushed");
+    #[cfg(unix)]
+    {
+        // it names databases' connection strings: the owner's only (issue 13, item 10)
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(w._dir.path().join("adapter.toml")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }
 
 #[tokio::test]
