@@ -388,14 +388,6 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Unix seconds as an RFC 3339 UTC time (for listings), or the number when out of range.
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| unix.to_string())
-}
-
 /// Whether `e` is a wrong passphrase (for callers that want to say so plainly).
 pub fn is_wrong_passphrase(e: &CaError) -> bool {
     matches!(e, CaError::Key { cause: PkiError::Key(m), .. } if m.contains("wrong passphrase"))

@@ -166,7 +166,7 @@ pub async fn run(args: CaArgs, shutdown: impl Future<Output = ()>) -> anyhow::Re
                     r.serial_hex,
                     r.kind,
                     status,
-                    egov_ca::rfc3339(r.not_after),
+                    egov_pki::rfc3339(r.not_after),
                     r.subject
                 );
             }

@@ -93,7 +93,7 @@ pub async fn run(args: MsgLogArgs) -> anyhow::Result<()> {
             log.log_read(&reader, "export", &query_id, "allowed").await?;
             let entries: Vec<(&str, Vec<u8>)> = containers.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
             let zip = egov_msglog::archive::plain_zip(&entries)?;
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.zip", safe_name(&query_id))));
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.zip", egov_msglog::asic::file_stem(&query_id))));
             std::fs::write(&out, zip).with_context(|| format!("writing {}", out.display()))?;
             println!("{} message(s) of {query_id} written to {}", containers.len(), out.display());
             Ok(())
@@ -155,10 +155,6 @@ pub async fn run(args: MsgLogArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-fn safe_name(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect()
 }
 
 fn trusted_cas(ca: Option<&Path>, server: Option<&ServerDir>) -> anyhow::Result<Vec<Vec<u8>>> {

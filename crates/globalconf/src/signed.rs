@@ -14,7 +14,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use egov_pki::{KeyAlgorithm, PrivateKey};
+use egov_pki::{KeyAlgorithm, PrivateKey, rfc3339};
 use serde::{Deserialize, Serialize};
 
 use crate::{ConfError, GlobalConf};
@@ -197,14 +197,6 @@ fn signed_bytes(content: &[u8]) -> Vec<u8> {
     out.push(0);
     out.extend_from_slice(content);
     out
-}
-
-/// RFC 3339 form of a Unix time, for messages.
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| unix.to_string())
 }
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ impl MessageLog {
                 ))
             })?;
             let batch = self.timestamp_batch(batch_id).await?;
-            let safe: String = query_id.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
+            let safe = asic::file_stem(query_id);
             out.push((
                 format!("{safe}-{}-{seq}.asice", r.header.direction.as_str()),
                 asic::build(r, &r.contents(&keys)?, &batch)?,

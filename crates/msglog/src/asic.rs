@@ -33,6 +33,13 @@ use crate::stored::{Contents, StoredRecord, TimeStampBatch};
 
 /// MIME type of an ASiC-E container.
 pub const MIMETYPE: &str = "application/vnd.etsi.asic-e+zip";
+
+/// `text` reduced to the characters safe in a file name on every system (ASCII letters,
+/// digits, `-`, `_`, `.`): how a client's message id names its containers and exports. The
+/// one place a query id becomes a file name.
+pub fn file_stem(text: &str) -> String {
+    text.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect()
+}
 /// Largest entry read from a container (a message within TT-5.2 limits, with room).
 const MAX_ENTRY_BYTES: u64 = 256 * 1024 * 1024;
 const DATA_REFS: [&str; 3] = ["/transport-meta.json", "/message.xml", "/attachment1"];

@@ -45,6 +45,15 @@ pub fn unix_now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// Unix seconds as an RFC 3339 UTC time, for messages and listings (the number itself when
+/// out of range). The one place times are written this way.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
 /// SHA-256 of a certificate's DER bytes: how a registered authentication certificate is
 /// named in the federation directory (as X-Road's `authCertHash`).
 pub fn cert_sha256(der: &[u8]) -> [u8; 32] {

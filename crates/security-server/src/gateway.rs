@@ -402,7 +402,7 @@ pub fn check_federation(
             format!(
                 "generation {} expired at {}; the central server has not been reachable since",
                 dir.conf().serial,
-                egov_globalconf::signed::rfc3339(expired)
+                egov_pki::rfc3339(expired)
             ),
         ));
     }

@@ -123,7 +123,7 @@ impl IncidentReporter {
         };
         let report = IncidentReport {
             kind,
-            occurred_at: egov_globalconf::signed::rfc3339(egov_pki::unix_now()),
+            occurred_at: egov_pki::rfc3339(egov_pki::unix_now()),
             reporter: self.id.clone(),
             client_id: accused.client,
             service_id: accused.service,

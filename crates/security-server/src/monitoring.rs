@@ -305,6 +305,6 @@ async fn asic_answer(log: &egov_msglog::MessageLog, query: Option<&str>, query_i
     let entries: Vec<(&str, Vec<u8>)> = containers.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
     let zip =
         egov_msglog::archive::plain_zip(&entries).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let safe: String = query_id.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
+    let safe = egov_msglog::asic::file_stem(query_id);
     Ok((format!("{safe}.zip"), "application/zip", Bytes::from(zip)))
 }

@@ -190,7 +190,7 @@ impl OcspChecker {
             CertStatus::Good => Ok(()),
             CertStatus::Revoked { at, reason } => Err(format!(
                 "the certificate is revoked (since {}{})",
-                egov_globalconf::signed::rfc3339(at),
+                egov_pki::rfc3339(at),
                 reason.map(|r| format!(", {r}")).unwrap_or_default()
             )),
             CertStatus::Unknown => Err("the OCSP responder does not know the certificate".into()),
