@@ -53,6 +53,16 @@ impl Pending {
     }
 }
 
+/// Why the database refuses the index rows, kept while it does (the indexer retries).
+/// Each carries the error's text as logged.
+#[derive(Debug, Clone)]
+pub(crate) enum IndexRefusal {
+    /// The disk or database is full: new messages are refused as [`MsgLogError::Full`].
+    DiskFull(String),
+    /// Any other database failure: new messages are refused as [`MsgLogError::Invalid`].
+    Failed(String),
+}
+
 /// Shared state of the log.
 pub(crate) struct Inner {
     pub(crate) db: Database,
@@ -68,7 +78,7 @@ pub(crate) struct Inner {
     /// A reader is waiting: the indexer commits what it has without waiting for more.
     pub(crate) flush_index: tokio::sync::Notify,
     /// Why the indexer cannot write (it retries; new messages are refused meanwhile).
-    pub(crate) index_error: Mutex<Option<(bool, String)>>,
+    pub(crate) index_error: Mutex<Option<IndexRefusal>>,
     /// Certificates and OCSP responses read back, by hash (readers resolve the references
     /// in every frame; the same few repeat).
     pub(crate) read_parts: Mutex<std::collections::HashMap<String, String>>,
@@ -280,11 +290,12 @@ impl MessageLog {
 
     /// Why the database refuses the index rows, while it does.
     fn index_refusal(&self) -> Option<MsgLogError> {
-        let (full, text) = self.inner.index_error.lock().ok().and_then(|e| e.clone())?;
-        Some(if full {
-            MsgLogError::Full(text)
-        } else {
-            MsgLogError::Invalid(format!("the message log's database refuses writes: {text}"))
+        let refusal = self.inner.index_error.lock().ok().and_then(|e| e.clone())?;
+        Some(match refusal {
+            IndexRefusal::DiskFull(text) => MsgLogError::Full(text),
+            IndexRefusal::Failed(text) => {
+                MsgLogError::Invalid(format!("the message log's database refuses writes: {text}"))
+            }
         })
     }
 
@@ -803,7 +814,10 @@ async fn indexer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Vec<IndexEntry>>) {
             Err(e) => {
                 tracing::error!(error = %e, rows = pending.len(), "message log index rows not stored; new messages refused until they are");
                 if let Ok(mut slot) = inner.index_error.lock() {
-                    *slot = Some((matches!(e, MsgLogError::Full(_)), e.to_string()));
+                    *slot = Some(match e {
+                        MsgLogError::Full(_) => IndexRefusal::DiskFull(e.to_string()),
+                        _ => IndexRefusal::Failed(e.to_string()),
+                    });
                 }
                 inner.indexed.notify_waiters();
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
