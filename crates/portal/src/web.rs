@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use egov_registry::model::{Automation, DocumentSource, ServiceKind, ServiceRecord, UserType, area_name};
+use egov_registry::model::{AREA_COUNT, Automation, DocumentSource, ServiceKind, ServiceRecord, UserType, area_name};
 
 use crate::Portal;
 use crate::catalogue::{Catalogue, Entry, Query as Search};
@@ -210,7 +210,12 @@ pub fn parse_search(params: &HashMap<String, String>) -> Result<(Search, usize),
     }
     let area = match params.get("area").map(String::as_str) {
         None | Some("") => None,
-        Some(a) => Some(a.parse::<u8>().ok().filter(|n| (1..=29).contains(n)).ok_or("area: a number from 1 to 29")?),
+        Some(a) => Some(
+            a.parse::<u8>()
+                .ok()
+                .filter(|n| (1..=AREA_COUNT).contains(n))
+                .ok_or_else(|| format!("area: a number from 1 to {AREA_COUNT}"))?,
+        ),
     };
     let body = params.get("body").filter(|b| !b.is_empty()).cloned();
     if body.as_ref().is_some_and(|b| b.len() > 10 || !b.bytes().all(|c| c.is_ascii_digit())) {

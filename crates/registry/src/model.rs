@@ -76,6 +76,12 @@ pub const AREAS: [(&str, &str, &str); 29] = [
     ("vətəndaşlıq, miqrasiya", "citizenship, migration", "гражданство, миграция"),
 ];
 
+/// How many areas there are: valid area numbers are `1..=AREA_COUNT`. Derived from
+/// [`AREAS`] so the bound and the table cannot disagree.
+pub const AREA_COUNT: u8 = AREAS.len() as u8;
+// The cast above cannot truncate: checked at compile time.
+const _: () = assert!(AREAS.len() <= u8::MAX as usize);
+
 /// An area's name in `lang` (`area` is 1-based, as in the rules).
 pub fn area_name(area: u8, lang: &str) -> Option<&'static str> {
     let (az, en, ru) = AREAS.get(usize::from(area).checked_sub(1)?)?;
@@ -273,8 +279,11 @@ impl ServiceRecord {
         if self.users.is_empty() {
             return missing("users");
         }
-        if !(1..=29).contains(&self.area) {
-            return Err(RegistryError::Invalid(format!("area {} is not one of the 29 areas (1–29)", self.area)));
+        if !(1..=AREA_COUNT).contains(&self.area) {
+            return Err(RegistryError::Invalid(format!(
+                "area {} is not one of the {AREA_COUNT} areas (1–{AREA_COUNT})",
+                self.area
+            )));
         }
         if let Some(fee) = &self.fee
             && (!(fee.amount_azn > 0.0 && fee.amount_azn.is_finite()) || fee.legal_basis.trim().is_empty())
