@@ -335,11 +335,22 @@ struct ServicePage {
     updated: String,
     documents: Vec<(String, String)>,
     request: String,
-    steps: Vec<(String, String, String, String)>,
+    steps: Vec<StepView>,
     refusals: Vec<String>,
     control: String,
     complaints: String,
     complaints_deadline: String,
+}
+
+/// One step of a service's procedure as the service page shows it.
+struct StepView {
+    /// What is done, in the page's language.
+    action: String,
+    /// The body responsible (shown in Azerbaijani, as registered).
+    responsible: String,
+    deadline: String,
+    /// The other bodies involved, comma-separated; empty when none.
+    other_bodies: String,
 }
 
 /// `/{lang}/services/{number}`.
@@ -400,7 +411,12 @@ pub async fn service(State(portal): State<Arc<Portal>>, Path((lang, number)): Pa
         steps: g
             .steps
             .iter()
-            .map(|s| (s.action.get(l).to_owned(), s.responsible.clone(), s.deadline.clone(), s.other_bodies.join(", ")))
+            .map(|s| StepView {
+                action: s.action.get(l).to_owned(),
+                responsible: s.responsible.clone(),
+                deadline: s.deadline.clone(),
+                other_bodies: s.other_bodies.join(", "),
+            })
             .collect(),
         refusals: g.refusal_grounds.iter().map(|t| t.get(l).to_owned()).collect(),
         control: g.control.get(l).to_owned(),
