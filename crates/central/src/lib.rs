@@ -14,7 +14,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
-pub mod api_lifecycle;
 pub mod error;
 pub mod incidents;
 pub mod lifecycle;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use egov_central::api::client::{AdminClient, OperatorCredentials, path_segment};
-use egov_central::api_lifecycle::{Audience, Endpoint};
+use egov_central::api::lifecycle::{Audience, Endpoint};
 use egov_central::operator::{CentralDir, InitOptions};
 use egov_central::service::{CentralSettings, RunningCentral};
 use egov_pki::{CertProfile, CertificationAuthority, KeyAlgorithm, PrivateKey};
@@ -108,7 +108,7 @@ fn concrete(e: &Endpoint) -> String {
 /// Every route of the admin listener that only the operator may call.
 fn operator_endpoints() -> Vec<Endpoint> {
     let mut all = egov_central::api::admin::endpoints();
-    all.extend(egov_central::api_lifecycle::endpoints());
+    all.extend(egov_central::api::lifecycle::endpoints());
     all.into_iter().filter(|e| e.audience == Audience::Operator).collect()
 }
 

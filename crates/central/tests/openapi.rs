@@ -1,15 +1,15 @@
 //! openapi.json against the route tables, in the direction the unit test
-//! (`api_lifecycle::tests::every_route_is_in_openapi`) does not check: every operation it
+//! (`api/lifecycle/tests.rs::every_route_is_in_openapi`) does not check: every operation it
 //! describes is served, and its security matches its audience (mutual TLS on the admin
 //! listener, none on the public one; P-4.1).
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use egov_central::api_lifecycle::{Audience, Endpoint};
+use egov_central::api::lifecycle::{Audience, Endpoint};
 use serde_json::Value;
 
 fn served() -> Vec<Endpoint> {
-    let mut all = egov_central::api_lifecycle::endpoints();
+    let mut all = egov_central::api::lifecycle::endpoints();
     all.extend(egov_central::api::admin::endpoints());
     all.extend(egov_central::api::public::endpoints());
     all

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::CentralState;
 use super::tls::{Caller, Peer, identify};
 use crate::CentralError;
-use crate::api_lifecycle::{self, Audience, Endpoint, Entry, HttpMethod, build, ep};
+use crate::api::lifecycle::{self as api_lifecycle, Audience, Endpoint, Entry, HttpMethod, build, ep};
 use crate::registration::{DEFAULT_ENROLMENT_DAYS, EnrolmentCode, RegistrationStatus};
 use crate::registry::{GroupRecord, MemberRecord, NewMember, ServerRecord, parse_member};
 
@@ -102,7 +102,7 @@ async fn authorize(
         }
     }
     // that a server reports only as itself is checked where the report is read
-    // (`api_lifecycle::record_incident`)
+    // (`api/lifecycle/incidents.rs::record_incident`)
     let changes = request.method() != Method::GET;
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(caller.clone());

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod lifecycle;
 pub mod public;
 pub mod tls;
 

@@ -1,6 +1,6 @@
 //! Public endpoints: configuration download and security-server registration (TT-4.1.2).
 
-use crate::api_lifecycle::{Audience, Endpoint, Entry, HttpMethod, build, ep};
+use crate::api::lifecycle::{Audience, Endpoint, Entry, HttpMethod, build, ep};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
@@ -35,7 +35,7 @@ pub fn routes() -> axum::Router<CentralState> {
     build(table().into_iter())
         .layer(DefaultBodyLimit::max(MAX_REGISTRATION_BYTES))
         // the maintenance and retirement calendar is public (P-5.1.7)
-        .merge(crate::api_lifecycle::routes_for(crate::api_lifecycle::Audience::Public))
+        .merge(crate::api::lifecycle::routes_for(crate::api::lifecycle::Audience::Public))
 }
 
 async fn production_conf(state: State<CentralState>) -> Response {
