@@ -1,6 +1,7 @@
 //! The security server's one error type, sorted by who is at fault, and its single mapping
 //! to X-Road fault codes (shared/reference/xroad-protocol.md §2.5).
 
+use egov_xroad::ClientId;
 use egov_xroad::Fault;
 use egov_xroad::soap::SoapError;
 
@@ -23,6 +24,30 @@ impl Origin {
             Origin::ServerProxy => "Server.ServerProxy",
         }
     }
+}
+
+/// Which member is unknown and why: the text of an `UnknownMember` fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnknownMember {
+    /// The client of a request is not a client of this security server.
+    #[error("client '{0}' is not registered on this security server")]
+    ClientNotHosted(ClientId),
+    /// The client belongs to another member than the server's owner, whose key alone it
+    /// signs with (a provider would refuse the signature as `IncorrectCertificate`).
+    #[error("this security server signs only for its owner {owner}; client {client} belongs to another member")]
+    ClientOfAnotherMember {
+        /// The member that owns this security server.
+        owner: ClientId,
+        /// The client named in the request.
+        client: ClientId,
+    },
+    /// No security server in the federation hosts the provider (consumer side).
+    #[error("no security server in the federation hosts the provider {0}")]
+    ProviderNowhere(ClientId),
+    /// The provider of a request that arrived here is not a client of this server.
+    #[error("provider {0} is not registered on this security server")]
+    ProviderNotHosted(ClientId),
 }
 
 /// Everything that can go wrong on the message path.
@@ -58,7 +83,8 @@ pub enum GatewayError {
     InvalidClientIdentifier(String),
     /// The client (consumer side) or provider (provider side) is not registered here.
     #[error("{1}")]
-    UnknownMember(Origin, String),
+    /// (Boxed: the ids would make every `Result<_, GatewayError>` large.)
+    UnknownMember(Origin, Box<UnknownMember>),
     /// The `securityServer` header names a server that does not serve the provider.
     #[error("{1}")]
     InvalidSecurityServer(Origin, String),
@@ -215,7 +241,11 @@ mod tests {
         assert_eq!(GatewayError::AccessDenied("x".into()).code(), "Server.ServerProxy.AccessDenied");
         assert_eq!(GatewayError::ClientSoap(SoapError::MissingBody).code(), "Client.MissingBody");
         assert_eq!(
-            GatewayError::UnknownMember(Origin::ClientProxy, "x".into()).code(),
+            GatewayError::UnknownMember(
+                Origin::ClientProxy,
+                Box::new(UnknownMember::ProviderNowhere("X/GOV/1/A".parse().expect("client id")))
+            )
+            .code(),
             "Server.ClientProxy.UnknownMember"
         );
         assert_eq!(
@@ -225,5 +255,29 @@ mod tests {
         let f = GatewayError::RequestTooLarge { limit: 10240 }.to_fault();
         assert!(f.is_client_fault());
         assert_eq!(f.rest_status(), 400);
+    }
+
+    /// The fault strings of an unknown member are those the gateway wrote as text before the
+    /// reason became a type (clients and tests match on them).
+    #[test]
+    fn unknown_member_fault_strings_are_unchanged() {
+        let id = |s: &str| -> ClientId { s.parse().expect("client id") };
+        let fault = |m: UnknownMember| GatewayError::UnknownMember(Origin::ClientProxy, Box::new(m)).to_string();
+        assert_eq!(
+            fault(UnknownMember::ClientNotHosted(id("EE/GOV/1/A"))),
+            "client 'EE/GOV/1/A' is not registered on this security server"
+        );
+        assert_eq!(
+            fault(UnknownMember::ClientOfAnotherMember { owner: id("EE/GOV/1"), client: id("EE/GOV/2/B") }),
+            "this security server signs only for its owner EE/GOV/1; client EE/GOV/2/B belongs to another member"
+        );
+        assert_eq!(
+            fault(UnknownMember::ProviderNowhere(id("EE/GOV/3/C"))),
+            "no security server in the federation hosts the provider EE/GOV/3/C"
+        );
+        assert_eq!(
+            fault(UnknownMember::ProviderNotHosted(id("EE/GOV/3/C"))),
+            "provider EE/GOV/3/C is not registered on this security server"
+        );
     }
 }

@@ -14,7 +14,7 @@ use egov_xroad::{Fault, SecurityServerId};
 
 use crate::backend::Backend;
 use crate::conf::LiveConf;
-use crate::error::{GatewayError, Origin};
+use crate::error::{GatewayError, Origin, UnknownMember};
 use crate::transport::client::{PeerKey, PeerPool};
 use crate::transport::message::{self, FAULT_CONTENT_TYPE, RequestMeta, ResponseMeta};
 use crate::transport::ocsp::{OcspChecker, OcspStapler};
@@ -237,11 +237,10 @@ impl Gateway {
             // refused by every provider (IncorrectCertificate), so say it here, clearly
             return Err(GatewayError::UnknownMember(
                 Origin::ClientProxy,
-                format!(
-                    "this security server signs only for its owner {}; client {} belongs to another member",
-                    self.id.owner(),
-                    meta.client
-                ),
+                Box::new(UnknownMember::ClientOfAnotherMember {
+                    owner: self.id.owner().clone(),
+                    client: meta.client.clone(),
+                }),
             ));
         }
         let dir = self.directory.get();
@@ -265,7 +264,7 @@ impl Gateway {
         .ok_or_else(|| {
             GatewayError::UnknownMember(
                 Origin::ClientProxy,
-                format!("no security server in the federation hosts the provider {}", meta.service.provider()),
+                Box::new(UnknownMember::ProviderNowhere(meta.service.provider().clone())),
             )
         })?;
         let peer = PeerKey {

@@ -10,7 +10,7 @@ use egov_xroad::rest::{self, RestTarget};
 
 use egov_xroad::opmon::ServerType;
 
-use crate::error::{GatewayError, Origin};
+use crate::error::{GatewayError, Origin, UnknownMember};
 use crate::gateway::Gateway;
 use crate::http::{Body, read_body, response};
 use crate::observe::Observation;
@@ -69,7 +69,7 @@ async fn exchange(
     if !gateway.conf.get().hosts(&client) {
         return Err(GatewayError::UnknownMember(
             Origin::ClientProxy,
-            format!("client '{client}' is not registered on this security server"),
+            Box::new(UnknownMember::ClientNotHosted(client.clone())),
         ));
     }
     let method = request.method().clone();

@@ -8,7 +8,7 @@ use egov_xroad::soap::{self, SoapResponse};
 
 use egov_xroad::opmon::ServerType;
 
-use crate::error::{GatewayError, Origin};
+use crate::error::{GatewayError, Origin, UnknownMember};
 use crate::gateway::Gateway;
 use crate::http::{Body, read_body, response};
 use crate::observe::Observation;
@@ -62,7 +62,7 @@ async fn exchange(
     if !gateway.conf.get().hosts(&header.client) {
         return Err(GatewayError::UnknownMember(
             Origin::ClientProxy,
-            format!("client '{}' is not registered on this security server", header.client),
+            Box::new(UnknownMember::ClientNotHosted(header.client.clone())),
         ));
     }
     check_target_server(gateway, header)?;

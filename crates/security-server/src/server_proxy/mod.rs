@@ -24,7 +24,7 @@ use hyper::body::Incoming;
 
 use egov_pki::CertProfile;
 
-use crate::error::{GatewayError, Origin};
+use crate::error::{GatewayError, Origin, UnknownMember};
 use crate::gateway::{Gateway, log_entry, remote_fault_body, signature_error};
 use crate::http::{Body, read_body, response};
 use crate::incidents::Accused;
@@ -245,7 +245,7 @@ async fn process(
     if !gateway.conf.get().hosts(meta.service.provider()) {
         return Err(GatewayError::UnknownMember(
             Origin::ServerProxy,
-            format!("provider {} is not registered on this security server", meta.service.provider()),
+            Box::new(UnknownMember::ProviderNotHosted(meta.service.provider().clone())),
         ));
     }
     gateway.check_log_accepting(Origin::ServerProxy)?;
